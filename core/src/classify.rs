@@ -1,0 +1,392 @@
+//! The classifier: phrase signals from the cue file, combined by the policy's rules into a kind, a
+//! procedure, a service area, exclusions and cautions, each with its evidence.
+
+use std::collections::BTreeSet;
+
+use chrono::{Datelike, Months, NaiveDate};
+
+use crate::lexicon::{Scan, Signal};
+use crate::model::{Caution, Directorate, Evidence, Exclusion, Kind, Procedure, Submission};
+use crate::policy::Policy;
+use crate::text::prepare;
+
+/// What the classifier decided, before routing and deadlines are attached.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Classification {
+    /// The kind.
+    pub kind: Kind,
+    /// Confidence in the kind, 0 to 1.
+    pub confidence: f32,
+    /// Whether a person should check.
+    pub needs_review: bool,
+    /// The procedure, for feedback kinds.
+    pub procedure: Option<Procedure>,
+    /// The directorate.
+    pub directorate: Option<Directorate>,
+    /// The service area id.
+    pub service_area: Option<String>,
+    /// Exclusions found.
+    pub exclusions: BTreeSet<Exclusion>,
+    /// Cautions found.
+    pub cautions: BTreeSet<Caution>,
+    /// The evidence.
+    pub evidence: Vec<Evidence>,
+}
+
+/// Below this confidence a person should check the kind.
+const REVIEW_BELOW: f32 = 0.6;
+
+/// Classifies a submission; `today` stands in for the receipt date when the submission has none.
+pub fn classify(submission: &Submission, policy: &Policy, today: NaiveDate) -> Classification {
+    let prepared = prepare(submission.subject.as_deref(), &submission.text);
+    let scan = policy.lexicon.scan(&prepared.normalised);
+    let mut evidence = Vec::new();
+    let received = submission.received.map_or(today, |r| r.date_naive());
+
+    let (kind, confidence) = decide_kind(&scan, prepared.quotes_history, &mut evidence);
+    let area = decide_area(submission, policy, &scan, &mut evidence);
+    let procedure = decide_procedure(kind, &scan, policy, area.as_deref(), &mut evidence);
+    let directorate = decide_directorate(procedure, policy, area.as_deref(), &scan);
+    let exclusions = decide_exclusions(kind, procedure, area.as_deref(), submission, &scan, &prepared.normalised, received, &mut evidence);
+    let cautions = decide_cautions(kind, procedure, submission, &scan, &mut evidence);
+    let needs_review = confidence < REVIEW_BELOW;
+    Classification { kind, confidence, needs_review, procedure, directorate, service_area: area, exclusions, cautions, evidence }
+}
+
+fn note(evidence: &mut Vec<Evidence>, decision: &str, rule: &str, found: Vec<String>) {
+    evidence.push(Evidence { decision: decision.to_string(), rule: rule.to_string(), found });
+}
+
+fn phrases_of(scan: &Scan<'_>, signals: &[Signal]) -> Vec<String> {
+    let mut found: Vec<String> = Vec::new();
+    for signal in signals {
+        for phrase in scan.phrases(*signal) {
+            if !found.contains(&phrase) {
+                found.push(phrase);
+            }
+        }
+    }
+    found
+}
+
+/// Scores each kind from the signals and picks the best, with the margin as confidence.
+fn decide_kind(scan: &Scan<'_>, quotes_history: bool, evidence: &mut Vec<Evidence>) -> (Kind, f32) {
+    use Signal::*;
+    let s = |signal| scan.score(signal);
+    let history = if quotes_history { 2.0 } else { 0.0 };
+    let grounds = s(PriorContact) + s(StaffConduct) + history;
+    let complaint = s(ComplaintIntent) + 0.8 * s(Dissatisfaction).min(6.0) + 1.2 * s(PriorContact).min(8.0)
+        + 0.5 * s(Delay).min(3.0) + s(StaffConduct) + 0.8 * s(ServiceFailure).min(6.0) + s(Sarcasm) + history;
+
+    // Staff grievances and information requests are recognised first: their vocabulary is specific.
+    if s(StaffEmployment) >= 6.0 && !scan.has(AsResident) {
+        note(evidence, "kind", "a member of staff about their own employment: not a customer complaint", phrases_of(scan, &[StaffEmployment]));
+        let confidence = margin(s(StaffEmployment), complaint * 0.5);
+        return (Kind::StaffGrievance, confidence);
+    }
+    let information = s(FoiRequest) + s(SarRequest);
+    let information_complaint = s(InfoDissatisfaction) + s(DataBreach);
+    if information >= 4.0 && information_complaint < 3.0 && complaint < information + 3.0 {
+        note(evidence, "kind", "a new request for information (FOI, EIR or subject access), not a complaint about one", phrases_of(scan, &[FoiRequest, SarRequest]));
+        return (Kind::InformationRequest, margin(information, complaint));
+    }
+    if information_complaint >= 3.0 {
+        note(evidence, "kind", "unhappy with how an information request or personal data was handled: a complaint", phrases_of(scan, &[InfoDissatisfaction, DataBreach]));
+        return (Kind::Complaint, margin(information_complaint + complaint, information));
+    }
+    let claim = s(PaymentRequest) + 0.5 * s(DamageLoss).min(4.0);
+    if s(PaymentRequest) >= 3.0 && scan.has(DamageLoss) && grounds < 2.0 {
+        note(evidence, "kind", "asks for payment for loss or damage: a claim for the insurance team", phrases_of(scan, &[PaymentRequest, DamageLoss]));
+        return (Kind::DamagesClaim, margin(claim, complaint));
+    }
+
+    let not_complaint = if scan.has(NotComplaint) { 3.0 } else { 0.0 };
+    let compliment = 1.2 * s(Praise) + not_complaint;
+    let comment = s(PolicyLevel).min(6.0) + s(Suggestion) + 0.5 * s(GeneralAudience).min(3.0) + 0.3 * not_complaint;
+    // A first report: something to fix or a service to ask for, with no sign it was asked before.
+    let first_time = s(PriorContact) == 0.0 && !quotes_history;
+    let fault_raw = s(ReportIntent).min(6.0) + s(FaultCondition).min(4.5) + s(ServiceRequest);
+    let fault = if first_time { fault_raw } else { 0.2 * fault_raw };
+
+    let mut ranked = [
+        (Kind::Complaint, complaint, vec![ComplaintIntent, Dissatisfaction, PriorContact, Delay, StaffConduct, ServiceFailure, Sarcasm]),
+        (Kind::Compliment, compliment, vec![Praise, NotComplaint]),
+        (Kind::Comment, comment, vec![PolicyLevel, Suggestion, GeneralAudience]),
+        (Kind::FaultReport, fault, vec![ReportIntent, FaultCondition, ServiceRequest]),
+    ];
+    ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let [(kind, best, signals), (_, second, _), ..] = &ranked;
+    if *best <= 0.0 {
+        // Nothing recognisable: treat it as a complaint so no clock is missed, and ask a person.
+        note(evidence, "kind", "no recognisable cue: treated as a complaint so its deadlines run, for review", Vec::new());
+        return (Kind::Complaint, 0.3);
+    }
+    let rule = match kind {
+        Kind::Complaint => "dissatisfaction with a service or with what the council did or did not do",
+        Kind::Compliment => "thanks or praise outweigh any dissatisfaction",
+        Kind::Comment => "a view on a policy or a service as a whole, or a suggestion",
+        _ => "a first report of a fault or a first request for a service, with no sign it was reported before",
+    };
+    let mut found = phrases_of(scan, signals);
+    if *kind == Kind::Complaint && quotes_history {
+        found.push("(quotes an earlier exchange)".into());
+    }
+    note(evidence, "kind", rule, found);
+    (*kind, margin(*best, *second))
+}
+
+/// Confidence from the winning score and the runner-up.
+fn margin(best: f32, second: f32) -> f32 {
+    if best <= 0.0 {
+        return 0.0;
+    }
+    let share = best / (best + second.max(0.0));
+    // Few cues in all: less sure however large the share.
+    let strength = (best / 4.0).min(1.0);
+    (share * (0.5 + 0.5 * strength)).clamp(0.0, 1.0)
+}
+
+/// The service area: the form's answer, else the text (with a team mailbox's hint), else none.
+fn decide_area(submission: &Submission, policy: &Policy, scan: &Scan<'_>, evidence: &mut Vec<Evidence>) -> Option<String> {
+    let areas = &policy.document.service_areas;
+    if let Some(area) = submission.form.service_area.as_deref().filter(|a| areas.contains_key(*a) && *a != "other") {
+        note(evidence, "service_area", "the form's service area answer", vec![format!("service_area = {area}")]);
+        return Some(area.to_string());
+    }
+    let hint = submission.form.mailbox.as_deref().and_then(|mailbox| {
+        let local = mailbox.split('@').next().unwrap_or(mailbox).to_ascii_lowercase();
+        policy.document.mailbox_hints.get(&local).cloned()
+    });
+    let ranked = scan.areas_ranked();
+    let best = ranked.first();
+    match (best, hint) {
+        (Some((area, score, found)), hint) => {
+            let hint_score = hint.as_deref().map_or(0.0, |h| scan.area_score(h) + 3.0);
+            if let Some(hint) = hint.filter(|_| hint_score >= *score) {
+                note(evidence, "service_area", "the team mailbox it was sent to", vec![format!("mailbox hint = {hint}")]);
+                return Some(hint);
+            }
+            note(evidence, "service_area", "the service words in the message", found.clone());
+            Some((*area).to_string())
+        }
+        (None, Some(hint)) => {
+            note(evidence, "service_area", "the team mailbox it was sent to", vec![format!("mailbox hint = {hint}")]);
+            Some(hint)
+        }
+        (None, None) => None,
+    }
+}
+
+fn decide_procedure(kind: Kind, scan: &Scan<'_>, policy: &Policy, area: Option<&str>, evidence: &mut Vec<Evidence>) -> Option<Procedure> {
+    use Signal::*;
+    if !kind.is_feedback() {
+        return None;
+    }
+    let s = |signal| scan.score(signal);
+    let complaint = kind == Kind::Complaint;
+    let decided = |procedure, rule: &str, found: Vec<String>, evidence: &mut Vec<Evidence>| {
+        note(evidence, "procedure", rule, found);
+        Some(procedure)
+    };
+    if complaint && s(InfoDissatisfaction) + s(DataBreach) >= 3.0 {
+        let personal = s(SarRequest) + s(DataBreach) > s(FoiRequest) || area == Some("data_protection");
+        return if personal {
+            decided(Procedure::DataProtection, "a complaint about a subject access request or a data breach", phrases_of(scan, &[SarRequest, DataBreach, InfoDissatisfaction]), evidence)
+        } else {
+            decided(Procedure::FoiReview, "unhappy with an FOI/EIR answer: an internal review", phrases_of(scan, &[FoiRequest, InfoDissatisfaction]), evidence)
+        };
+    }
+    if complaint && s(GovernorWriter) >= 3.0 {
+        return decided(Procedure::Governor, "a governor about their treatment by the council", phrases_of(scan, &[GovernorWriter]), evidence);
+    }
+    if complaint && s(CouncillorSubject) >= 3.0 && (area.is_none() || area == Some("councillors") || s(CouncillorSubject) >= 6.0) {
+        return decided(Procedure::CouncillorConduct, "about a county councillor's conduct", phrases_of(scan, &[CouncillorSubject]), evidence);
+    }
+    if complaint && s(FluencyComplaint) >= 3.0 {
+        return decided(Procedure::FluencyDuty, "about a member of staff's spoken English (fluency duty)", phrases_of(scan, &[FluencyComplaint]), evidence);
+    }
+    let spec = area.and_then(|a| policy.document.service_areas.get(a));
+    let procedure = spec.map_or(Procedure::Corporate, |spec| spec.procedure);
+    match procedure {
+        Procedure::ChildrensStatutory if !scan.has(ChildrensStatutoryCriteria) => decided(
+            Procedure::Corporate,
+            "children's services outside the four statutory areas: the corporate procedure",
+            Vec::new(),
+            evidence,
+        ),
+        Procedure::ChildrensStatutory => decided(
+            procedure,
+            "children in need, looked after children, special guardianship or adoption support: the Children Act procedure",
+            phrases_of(scan, &[ChildrensStatutoryCriteria]),
+            evidence,
+        ),
+        Procedure::Corporate => decided(procedure, "a council service without a procedure of its own", Vec::new(), evidence),
+        other => decided(other, "the procedure of the service area", Vec::new(), evidence),
+    }
+}
+
+fn decide_directorate(procedure: Option<Procedure>, policy: &Policy, area: Option<&str>, _scan: &Scan<'_>) -> Option<Directorate> {
+    match procedure {
+        Some(Procedure::CouncillorConduct) => None,
+        Some(Procedure::FoiReview | Procedure::DataProtection) => Some(Directorate::StrategicCorporateServices),
+        Some(Procedure::Governor) => Some(Directorate::ChildrenYoungPeopleEducation),
+        Some(Procedure::AdultSocialCare) => Some(Directorate::AdultSocialCareHealth),
+        Some(Procedure::ChildrensStatutory | Procedure::School | Procedure::AdmissionsAppeal | Procedure::TransportAppeal) => {
+            Some(Directorate::ChildrenYoungPeopleEducation)
+        }
+        _ => area.and_then(|a| policy.document.service_areas.get(a)).and_then(|spec| spec.directorate),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn decide_exclusions(
+    kind: Kind,
+    procedure: Option<Procedure>,
+    area: Option<&str>,
+    submission: &Submission,
+    scan: &Scan<'_>,
+    normalised: &str,
+    received: NaiveDate,
+    evidence: &mut Vec<Evidence>,
+) -> BTreeSet<Exclusion> {
+    use Signal::*;
+    let mut exclusions = BTreeSet::new();
+    let mut add = |exclusion, rule: &str, found: Vec<String>, evidence: &mut Vec<Evidence>| {
+        exclusions.insert(exclusion);
+        note(evidence, &format!("exclusion:{}", crate::policy::snake(&exclusion)), rule, found);
+    };
+    match kind {
+        Kind::StaffGrievance => add(Exclusion::StaffPersonnelMatter, "staff personnel matters are not customer complaints", phrases_of(scan, &[StaffEmployment]), evidence),
+        Kind::DamagesClaim => add(Exclusion::CompensationClaim, "payment for loss or damage goes to the insurance team", phrases_of(scan, &[PaymentRequest]), evidence),
+        Kind::Complaint if scan.score(PaymentRequest) >= 3.0 && scan.has(DamageLoss) => {
+            add(Exclusion::CompensationClaim, "the complaint also asks for payment for loss or damage: that part goes to insurance", phrases_of(scan, &[PaymentRequest]), evidence);
+        }
+        _ => {}
+    }
+    if kind != Kind::Complaint {
+        return exclusions;
+    }
+    if submission.form.legal_action_started == Some(true) {
+        add(Exclusion::LegalProceedingsStarted, "the form says legal action has started", vec!["legal_action_started = true".into()], evidence);
+    } else if scan.has(LegalStarted) {
+        add(Exclusion::LegalProceedingsStarted, "legal proceedings have started (a threat alone would not exclude it)", phrases_of(scan, &[LegalStarted]), evidence);
+    }
+    if scan.has(CourtDecided) {
+        add(Exclusion::DecidedByCourtOrTribunal, "a court or tribunal has already decided it", phrases_of(scan, &[CourtDecided]), evidence);
+    }
+    if scan.has(OmbudsmanDecided) {
+        add(Exclusion::DecidedByOmbudsman, "the Ombudsman has already decided it", phrases_of(scan, &[OmbudsmanDecided]), evidence);
+    }
+    let appeal_procedure = matches!(procedure, Some(Procedure::AdmissionsAppeal | Procedure::TransportAppeal));
+    let send_tribunal = area == Some("special_educational_needs") && scan.has(AppealRoute) && scan.has(AppealDispute);
+    if (appeal_procedure && scan.has(AppealDispute)) || send_tribunal {
+        add(Exclusion::AlternativeRoute, "an appeal panel or tribunal decides this", phrases_of(scan, &[AppealDispute, AppealRoute]), evidence);
+    }
+    let aware = submission.form.aware_since.map(|d| (d, format!("aware_since = {d}"))).or_else(|| aware_from_text(normalised, received));
+    if let Some((aware, found)) = aware
+        && received.checked_sub_months(Months::new(12)).is_some_and(|limit| aware < limit)
+    {
+        add(Exclusion::OverTwelveMonths, "more than 12 months since the person became aware (discretion for mitigating circumstances)", vec![found], evidence);
+    }
+    exclusions
+}
+
+fn decide_cautions(kind: Kind, procedure: Option<Procedure>, submission: &Submission, scan: &Scan<'_>, evidence: &mut Vec<Evidence>) -> BTreeSet<Caution> {
+    use Signal::*;
+    let mut cautions = BTreeSet::new();
+    let mut add = |caution, rule: &str, found: Vec<String>, evidence: &mut Vec<Evidence>| {
+        cautions.insert(caution);
+        note(evidence, &format!("caution:{}", crate::policy::snake(&caution)), rule, found);
+    };
+    if scan.score(Safeguarding) >= 3.0 {
+        add(Caution::Safeguarding, "someone may be at risk of harm: safeguarding takes precedence", phrases_of(scan, &[Safeguarding]), evidence);
+    }
+    if submission.form.on_behalf == Some(true) {
+        add(Caution::OnBehalfOfSomeone, "the form says this is on someone's behalf", vec!["on_behalf = true".into()], evidence);
+    } else if scan.has(OnBehalfExplicit) || (kind == Kind::Complaint && procedure == Some(Procedure::AdultSocialCare) && scan.has(Relative)) {
+        add(Caution::OnBehalfOfSomeone, "written for another adult: consent may be needed", phrases_of(scan, &[OnBehalfExplicit, Relative]), evidence);
+    }
+    if scan.has(AlternativeFormat) {
+        add(Caution::AlternativeFormatRequested, "asks for another format or language", phrases_of(scan, &[AlternativeFormat]), evidence);
+    }
+    if procedure == Some(Procedure::FluencyDuty) && scan.has(FluencyIllegitimate) {
+        add(Caution::FluencyDutyNotLegitimate, "accent, manner, tone, origin or a private provider's staff are outside the fluency duty", phrases_of(scan, &[FluencyIllegitimate]), evidence);
+    }
+    cautions
+}
+
+/// The earliest moment the text says the person knew of the issue ("two years ago", "back in 2023",
+/// "since March 2024"), with the words it read.
+fn aware_from_text(normalised: &str, received: NaiveDate) -> Option<(NaiveDate, String)> {
+    let words: Vec<&str> = normalised.split_whitespace().collect();
+    let mut earliest: Option<(NaiveDate, String)> = None;
+    let mut consider = |date: NaiveDate, phrase: String| {
+        if date <= received && earliest.as_ref().is_none_or(|(d, _)| date < *d) {
+            earliest = Some((date, phrase));
+        }
+    };
+    for (i, word) in words.iter().enumerate() {
+        let next = words.get(i + 1).copied().unwrap_or("");
+        let after = words.get(i + 2).copied().unwrap_or("");
+        let before = if i > 0 { words.get(i - 1).copied().unwrap_or("") } else { "" };
+        // "<n> years ago", "<n> months ago", "over a year ago", "for two years".
+        if let Some(n) = number(word) {
+            let ago_or_for = after == "ago" || matches!(before, "for" | "over" | "than" | "past" | "last");
+            // "over a year" and "more than a year" are longer than the span they name.
+            let beyond = u32::from(matches!(before, "over" | "than"));
+            let months = match next {
+                "year" | "years" => Some(12 * n + beyond),
+                "month" | "months" => Some(n + beyond),
+                _ => None,
+            };
+            if let (true, Some(months)) = (ago_or_for, months) {
+                consider(received - Months::new(months), format!("{before} {word} {next} {after}").trim().to_string());
+            }
+        }
+        // "since 2023", "back in 2023", "in March 2023", "March 2023".
+        if let Some(year) = year(word)
+            && year < received.year()
+        {
+            let month = month(before);
+            let introduced = month.is_some() || matches!(before, "since" | "in" | "back" | "from" | "during");
+            if introduced {
+                let date = NaiveDate::from_ymd_opt(year, month.unwrap_or(12), 1);
+                if let Some(date) = date {
+                    // A month alone may have run to its end; a bare year to its last month.
+                    consider(date, format!("{before} {word}"));
+                }
+            }
+        }
+    }
+    earliest
+}
+
+fn number(word: &str) -> Option<u32> {
+    let n = match word {
+        "a" | "one" => 1,
+        "two" | "couple" => 2,
+        "three" | "few" => 3,
+        "four" => 4,
+        "five" => 5,
+        "six" => 6,
+        "seven" => 7,
+        "eight" => 8,
+        "nine" => 9,
+        "ten" => 10,
+        "eleven" => 11,
+        "twelve" => 12,
+        "eighteen" => 18,
+        "several" => 3,
+        _ => return word.parse::<u32>().ok().filter(|n| *n > 0 && *n < 100),
+    };
+    Some(n)
+}
+
+fn year(word: &str) -> Option<i32> {
+    word.parse::<i32>().ok().filter(|y| (1950..=2100).contains(y))
+}
+
+fn month(word: &str) -> Option<u32> {
+    const MONTHS: [&str; 12] = ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"];
+    MONTHS.iter().position(|m| *m == word || (word.len() == 3 && m.starts_with(word) && word != "may")).and_then(|i| u32::try_from(i + 1).ok())
+}
