@@ -1,5 +1,6 @@
 //! Throughput of `assess` on two-kilobyte messages (budget: 50,000 a second on one core).
 #![allow(missing_docs)]
+#![expect(clippy::unwrap_used, clippy::indexing_slicing, reason = "benchmark setup over fixed data")]
 
 use chrono::NaiveDate;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};

@@ -43,7 +43,7 @@ pub fn classify(submission: &Submission, policy: &Policy, today: NaiveDate) -> C
     let mut evidence = Vec::new();
     let received = submission.received.map_or(today, |r| r.date_naive());
 
-    let (kind, confidence) = decide_kind(&scan, prepared.quotes_history, &mut evidence);
+    let (kind, confidence) = decide_kind(&scan, prepared.quotes_history, prepared.normalised.len(), &mut evidence);
     let area = decide_area(submission, policy, &scan, &mut evidence);
     let procedure = decide_procedure(kind, &scan, policy, area.as_deref(), &mut evidence);
     let directorate = decide_directorate(procedure, policy, area.as_deref(), &scan);
@@ -70,28 +70,34 @@ fn phrases_of(scan: &Scan<'_>, signals: &[Signal]) -> Vec<String> {
 }
 
 /// Scores each kind from the signals and picks the best, with the margin as confidence.
-fn decide_kind(scan: &Scan<'_>, quotes_history: bool, evidence: &mut Vec<Evidence>) -> (Kind, f32) {
+fn decide_kind(scan: &Scan<'_>, quotes_history: bool, text_length: usize, evidence: &mut Vec<Evidence>) -> (Kind, f32) {
     use Signal::*;
     let s = |signal| scan.score(signal);
     let history = if quotes_history { 2.0 } else { 0.0 };
+    let negations = scan.count(Negation).min(8) as f32;
     let grounds = s(PriorContact) + s(StaffConduct) + history;
-    let complaint = s(ComplaintIntent) + 0.8 * s(Dissatisfaction).min(6.0) + 1.2 * s(PriorContact).min(8.0)
-        + 0.5 * s(Delay).min(3.0) + s(StaffConduct) + 0.8 * s(ServiceFailure).min(6.0) + s(Sarcasm) + history;
+    // Every message to a feedback mailbox starts as a possible complaint (the base of 1), so that an
+    // unclear one keeps its complaint clocks; negations ("never came", "nobody told us") tell a story of
+    // a service that failed.
+    let complaint = 0.5 + s(ComplaintIntent) + 0.8 * s(Dissatisfaction).min(8.0) + 1.2 * s(PriorContact).min(8.0)
+        + 0.5 * s(Delay).min(3.0) + s(StaffConduct) + 0.8 * s(ServiceFailure).min(6.0) + s(Sarcasm) + history + 0.5 * negations;
 
-    // Staff grievances and information requests are recognised first: their vocabulary is specific.
+    // Requests for information, staff grievances and claims are recognised first: their vocabulary is
+    // specific. A subject access request is a request even from a member of staff.
+    let information = s(FoiRequest) + s(SarRequest);
+    let information_complaint = s(InfoDissatisfaction) + s(DataBreach);
+    let new_request = information >= 4.0 && information_complaint < 3.0 && s(PriorContact) < 2.0;
+    if new_request && (s(SarRequest) >= 4.0 || information >= 0.5 * complaint) {
+        note(evidence, "kind", "a new request for information (FOI, EIR or subject access), not a complaint about one", phrases_of(scan, &[FoiRequest, SarRequest]));
+        return (Kind::InformationRequest, margin(information, complaint));
+    }
     if s(StaffEmployment) >= 6.0 && !scan.has(AsResident) {
         note(evidence, "kind", "a member of staff about their own employment: not a customer complaint", phrases_of(scan, &[StaffEmployment]));
         let confidence = margin(s(StaffEmployment), complaint * 0.5);
         return (Kind::StaffGrievance, confidence);
     }
-    let information = s(FoiRequest) + s(SarRequest);
-    let information_complaint = s(InfoDissatisfaction) + s(DataBreach);
-    if information >= 4.0 && information_complaint < 3.0 && complaint < information + 3.0 {
-        note(evidence, "kind", "a new request for information (FOI, EIR or subject access), not a complaint about one", phrases_of(scan, &[FoiRequest, SarRequest]));
-        return (Kind::InformationRequest, margin(information, complaint));
-    }
-    if information_complaint >= 3.0 {
-        note(evidence, "kind", "unhappy with how an information request or personal data was handled: a complaint", phrases_of(scan, &[InfoDissatisfaction, DataBreach]));
+    if information_complaint >= 3.0 || (information >= 4.0 && complaint >= 5.0) {
+        note(evidence, "kind", "unhappy with how an information request or personal data was handled: a complaint", phrases_of(scan, &[InfoDissatisfaction, DataBreach, FoiRequest, SarRequest]));
         return (Kind::Complaint, margin(information_complaint + complaint, information));
     }
     let claim = s(PaymentRequest) + 0.5 * s(DamageLoss).min(4.0);
@@ -101,12 +107,25 @@ fn decide_kind(scan: &Scan<'_>, quotes_history: bool, evidence: &mut Vec<Evidenc
     }
 
     let not_complaint = if scan.has(NotComplaint) { 3.0 } else { 0.0 };
-    let compliment = 1.2 * s(Praise) + not_complaint;
-    let comment = s(PolicyLevel).min(6.0) + s(Suggestion) + 0.5 * s(GeneralAudience).min(3.0) + 0.3 * not_complaint;
+    // Praise of people is a compliment; praise of a change or a service as a whole is a positive comment.
+    let about_people = if scan.has(PersonPraised) { 1.2 } else { 0.7 };
+    let compliment = about_people * praise_score(scan, text_length) + not_complaint;
+    // A comment is about a policy or a service as a whole: first-person detail pulls the other way.
+    let general = s(PolicyLevel).min(6.0) + s(Suggestion);
+    let comment = if general > 0.0 {
+        (general + 0.5 * s(GeneralAudience).min(3.0) + 0.3 * not_complaint - 0.08 * scan.count(FirstPerson).min(15) as f32).max(0.0)
+    } else {
+        0.0
+    };
     // A first report: something to fix or a service to ask for, with no sign it was asked before.
-    let first_time = s(PriorContact) == 0.0 && !quotes_history;
-    let fault_raw = s(ReportIntent).min(6.0) + s(FaultCondition).min(4.5) + s(ServiceRequest);
-    let fault = if first_time { fault_raw } else { 0.2 * fault_raw };
+    let first_time = s(PriorContact) < 1.0 && !quotes_history;
+    let something_to_fix = (scan.has(FaultCondition) && (scan.has(ReportIntent) || s(FaultCondition) >= 3.0 || negations == 0.0)) || scan.has(ServiceRequest);
+    let fault_raw = s(ReportIntent).min(6.0) + s(FaultCondition).min(4.5) + s(ServiceRequest) - 0.4 * (negations - 2.0).max(0.0);
+    let fault = match (something_to_fix, first_time) {
+        (false, _) => 0.0,
+        (true, true) => fault_raw.max(0.0),
+        (true, false) => 0.2 * fault_raw.max(0.0),
+    };
 
     let mut ranked = [
         (Kind::Complaint, complaint, vec![ComplaintIntent, Dissatisfaction, PriorContact, Delay, StaffConduct, ServiceFailure, Sarcasm]),
@@ -133,6 +152,21 @@ fn decide_kind(scan: &Scan<'_>, quotes_history: bool, evidence: &mut Vec<Evidenc
     }
     note(evidence, "kind", rule, found);
     (*kind, margin(*best, *second))
+}
+
+/// Praise, leaving out a plain "thanks" in the closing lines of a longer message: that is a sign-off.
+fn praise_score(scan: &Scan<'_>, text_length: usize) -> f32 {
+    let closing = text_length.saturating_sub(80);
+    let mut seen: Vec<&str> = Vec::new();
+    let mut total = 0.0;
+    for hit in scan.hits(Signal::Praise) {
+        let sign_off = hit.weight <= 1.0 && text_length > 200 && hit.at >= closing;
+        if !sign_off && !seen.contains(&hit.phrase) {
+            seen.push(hit.phrase);
+            total += hit.weight;
+        }
+    }
+    total
 }
 
 /// Confidence from the winning score and the runner-up.

@@ -54,10 +54,13 @@ pub enum Signal {
     GovernorWriter,
     ChildrensStatutoryCriteria,
     Escalation,
+    Negation,
+    FirstPerson,
+    PersonPraised,
 }
 
 /// Number of signals.
-pub const SIGNALS: usize = Signal::Escalation as usize + 1;
+pub const SIGNALS: usize = Signal::PersonPraised as usize + 1;
 
 /// The cue file as written.
 #[derive(Debug, Clone, Deserialize)]
@@ -198,8 +201,14 @@ impl Lexicon {
             }
         }
         let mut scan = Scan { signals: vec![Vec::new(); SIGNALS], areas: self.areas.iter().map(|a| (a.as_str(), Vec::new())).collect() };
-        for (start, end, meta) in &found {
-            let covered = found.iter().any(|(s, e, other)| {
+        // Sorted by start, a match's containers start at most `longest` bytes before it: only those
+        // neighbours are checked, which keeps the scan linear in the number of matches.
+        found.sort_by_key(|(start, end, _)| (*start, std::cmp::Reverse(*end)));
+        let longest = self.patterns.iter().map(|p| p.phrase.len() + 2).max().unwrap_or(0);
+        for (index, (start, end, meta)) in found.iter().enumerate() {
+            let window = found.get(..index).unwrap_or(&[]).iter().rev().take_while(|(s, _, _)| s + longest >= *start);
+            let later_same_start = found.get(index + 1..).unwrap_or(&[]).iter().take_while(|(s, _, _)| s == start);
+            let covered = window.chain(later_same_start).any(|(s, e, other)| {
                 let contains = s <= start && e >= end && (e - s) > (end - start);
                 contains && (other.slot == meta.slot || matches!(meta.slot, Slot::Signal(sig) if other.overrides.contains(&sig)))
             });
@@ -233,6 +242,11 @@ impl<'a> Scan<'a> {
     /// The summed weight of a signal's hits, each distinct phrase counted once.
     pub fn score(&self, signal: Signal) -> f32 {
         distinct_weight(self.hits(signal))
+    }
+
+    /// How many times a signal's phrases occur, repeats included.
+    pub fn count(&self, signal: Signal) -> usize {
+        self.hits(signal).len()
     }
 
     /// Whether a signal was found at all.
