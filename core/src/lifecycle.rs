@@ -139,7 +139,10 @@ impl CaseState {
                 next.outcome = None;
             }
             (Event::Escalate, _) => return Err(not_allowed("a stage can be escalated once its response has been sent")),
-            (Event::Refer, Responded) if self.procedure.is_some() => {
+            (Event::Refer, _) if self.procedure.and_then(|p| policy.procedure(p)).is_none_or(|spec| spec.outside_body.is_none()) => {
+                return Err(not_allowed("a redirected matter, or a procedure without an outside body, has nowhere to be referred"));
+            }
+            (Event::Refer, Responded) => {
                 let last = self.procedure.and_then(|p| policy.procedure(p)).map_or(0, |spec| spec.stages.len().saturating_sub(1));
                 next.stage = last;
                 next.status = Referred;

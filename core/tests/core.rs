@@ -1,0 +1,21 @@
+//! Integration tests for `feedback-core`, one binary with a module per area:
+//!
+//! - `holidays`: the England and Wales bank holidays, listed years and rule years;
+//! - `working_days`: working-day arithmetic, the receipt cut-off and closure days;
+//! - `deadlines`: every clock of Kent's procedures through `assess` and `stage_deadlines`;
+//! - `lifecycle`: the case state machine's legal paths and its refusals;
+//! - `policy_file`: loading a policy file and reporting what is wrong with it;
+//! - `examples`: the examples the classifier must get right.
+
+#[path = "core/holidays.rs"]
+mod holidays;
+#[path = "core/working_days.rs"]
+mod working_days;
+#[path = "core/deadlines.rs"]
+mod deadlines;
+#[path = "core/lifecycle.rs"]
+mod lifecycle;
+#[path = "core/policy_file.rs"]
+mod policy_file;
+#[path = "core/examples.rs"]
+mod examples;
