@@ -7,6 +7,9 @@
 //! - `policy_file`: loading a policy file and reporting what is wrong with it;
 //! - `examples`: the examples the classifier must get right.
 
+// Test helpers outside `#[test]` functions may unwrap and panic: a failure is the test failing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 #[path = "core/holidays.rs"]
 mod holidays;
 #[path = "core/working_days.rs"]
