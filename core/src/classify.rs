@@ -43,7 +43,7 @@ pub fn classify(submission: &Submission, policy: &Policy, today: NaiveDate) -> C
     let mut evidence = Vec::new();
     let received = submission.received.map_or(today, |r| r.date_naive());
 
-    let (kind, confidence) = decide_kind(&scan, prepared.quotes_history, prepared.normalised.len(), &mut evidence);
+    let (kind, confidence) = decide_kind(&scan, prepared.quotes_history, prepared.normalised.len(), policy, &mut evidence);
     let area = decide_area(submission, policy, &scan, &mut evidence);
     let procedure = decide_procedure(kind, &scan, policy, area.as_deref(), &mut evidence);
     let directorate = decide_directorate(procedure, policy, area.as_deref(), &scan);
@@ -69,89 +69,135 @@ fn phrases_of(scan: &Scan<'_>, signals: &[Signal]) -> Vec<String> {
     found
 }
 
-/// Scores each kind from the signals and picks the best, with the margin as confidence.
-fn decide_kind(scan: &Scan<'_>, quotes_history: bool, text_length: usize, evidence: &mut Vec<Evidence>) -> (Kind, f32) {
-    use Signal::*;
-    let s = |signal| scan.score(signal);
-    let history = if quotes_history { 2.0 } else { 0.0 };
-    let negations = scan.count(Negation).min(8) as f32;
-    let grounds = s(PriorContact) + s(StaffConduct) + history;
-    // Every message to a feedback mailbox starts as a possible complaint (the base of 1), so that an
-    // unclear one keeps its complaint clocks; negations ("never came", "nobody told us") tell a story of
-    // a service that failed.
-    let complaint = 0.5 + s(ComplaintIntent) + 0.8 * s(Dissatisfaction).min(8.0) + 1.2 * s(PriorContact).min(8.0)
-        + 0.5 * s(Delay).min(3.0) + s(StaffConduct) + 0.8 * s(ServiceFailure).min(6.0) + s(Sarcasm) + history + 0.5 * negations;
-
-    // Requests for information, staff grievances and claims are recognised first: their vocabulary is
-    // specific. A subject access request is a request even from a member of staff.
-    let information = s(FoiRequest) + s(SarRequest);
-    let information_complaint = s(InfoDissatisfaction) + s(DataBreach);
-    let new_request = information >= 4.0 && information_complaint < 3.0 && s(PriorContact) < 2.0;
-    if new_request && (s(SarRequest) >= 4.0 || information >= 0.5 * complaint) {
-        note(evidence, "kind", "a new request for information (FOI, EIR or subject access), not a complaint about one", phrases_of(scan, &[FoiRequest, SarRequest]));
-        return (Kind::InformationRequest, margin(information, complaint));
-    }
-    if s(StaffEmployment) >= 6.0 && !scan.has(AsResident) {
-        note(evidence, "kind", "a member of staff about their own employment: not a customer complaint", phrases_of(scan, &[StaffEmployment]));
-        let confidence = margin(s(StaffEmployment), complaint * 0.5);
-        return (Kind::StaffGrievance, confidence);
-    }
-    if information_complaint >= 3.0 || (information >= 4.0 && complaint >= 5.0) {
-        note(evidence, "kind", "unhappy with how an information request or personal data was handled: a complaint", phrases_of(scan, &[InfoDissatisfaction, DataBreach, FoiRequest, SarRequest]));
-        return (Kind::Complaint, margin(information_complaint + complaint, information));
-    }
-    let claim = s(PaymentRequest) + 0.5 * s(DamageLoss).min(4.0);
-    if s(PaymentRequest) >= 3.0 && scan.has(DamageLoss) && grounds < 2.0 {
-        note(evidence, "kind", "asks for payment for loss or damage: a claim for the insurance team", phrases_of(scan, &[PaymentRequest, DamageLoss]));
-        return (Kind::DamagesClaim, margin(claim, complaint));
-    }
-
-    let not_complaint = if scan.has(NotComplaint) { 3.0 } else { 0.0 };
-    // Praise of people is a compliment; praise of a change or a service as a whole is a positive comment.
-    let about_people = if scan.has(PersonPraised) { 1.2 } else { 0.7 };
-    let compliment = about_people * praise_score(scan, text_length) + not_complaint;
-    // A comment is about a policy or a service as a whole: first-person detail pulls the other way.
-    let general = s(PolicyLevel).min(6.0) + s(Suggestion);
-    let comment = if general > 0.0 {
-        (general + 0.5 * s(GeneralAudience).min(3.0) + 0.3 * not_complaint - 0.08 * scan.count(FirstPerson).min(15) as f32).max(0.0)
-    } else {
-        0.0
-    };
-    // A first report: something to fix or a service to ask for, with no sign it was asked before.
-    let first_time = s(PriorContact) < 1.0 && !quotes_history;
-    let something_to_fix = (scan.has(FaultCondition) && (scan.has(ReportIntent) || s(FaultCondition) >= 3.0 || negations == 0.0)) || scan.has(ServiceRequest);
-    let fault_raw = s(ReportIntent).min(6.0) + s(FaultCondition).min(4.5) + s(ServiceRequest) - 0.4 * (negations - 2.0).max(0.0);
-    let fault = match (something_to_fix, first_time) {
-        (false, _) => 0.0,
-        (true, true) => fault_raw.max(0.0),
-        (true, false) => 0.2 * fault_raw.max(0.0),
-    };
-
-    let mut ranked = [
-        (Kind::Complaint, complaint, vec![ComplaintIntent, Dissatisfaction, PriorContact, Delay, StaffConduct, ServiceFailure, Sarcasm]),
-        (Kind::Compliment, compliment, vec![Praise, NotComplaint]),
-        (Kind::Comment, comment, vec![PolicyLevel, Suggestion, GeneralAudience]),
-        (Kind::FaultReport, fault, vec![ReportIntent, FaultCondition, ServiceRequest]),
-    ];
-    ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
-    let [(kind, best, signals), (_, second, _), ..] = &ranked;
-    if *best <= 0.0 {
+/// Decides the kind with the learned kind model over the features, and records the strongest evidence.
+fn decide_kind(scan: &Scan<'_>, quotes_history: bool, text_length: usize, policy: &Policy, evidence: &mut Vec<Evidence>) -> (Kind, f32) {
+    let features = kind_features(scan, quotes_history, text_length);
+    let cues_found = Signal::ALL.iter().any(|signal| !matches!(signal, Signal::FirstPerson | Signal::Negation) && scan.has(*signal));
+    if !cues_found {
         // Nothing recognisable: treat it as a complaint so no clock is missed, and ask a person.
         note(evidence, "kind", "no recognisable cue: treated as a complaint so its deadlines run, for review", Vec::new());
         return (Kind::Complaint, 0.3);
     }
-    let rule = match kind {
+    let prediction = policy.kind_model.predict(&features);
+    let rule = match prediction.kind {
         Kind::Complaint => "dissatisfaction with a service or with what the council did or did not do",
-        Kind::Compliment => "thanks or praise outweigh any dissatisfaction",
+        Kind::Compliment => "thanks or praise of people, outweighing any dissatisfaction",
         Kind::Comment => "a view on a policy or a service as a whole, or a suggestion",
-        _ => "a first report of a fault or a first request for a service, with no sign it was reported before",
+        Kind::FaultReport => "a first report of a fault or a first request for a service, with no sign it was reported before",
+        Kind::InformationRequest => "a new request for information (FOI, EIR or subject access), not a complaint about one",
+        Kind::DamagesClaim => "asks for payment for loss or damage: a claim for the insurance team",
+        Kind::StaffGrievance => "a member of staff about their own employment: not a customer complaint",
     };
-    let mut found = phrases_of(scan, signals);
-    if *kind == Kind::Complaint && quotes_history {
-        found.push("(quotes an earlier exchange)".into());
+    // The phrases behind the features that pushed hardest towards the chosen kind.
+    let mut found = Vec::new();
+    for feature in prediction.top_features.iter().take(4) {
+        let signals = feature_signals(feature);
+        for phrase in phrases_of(scan, signals) {
+            if !found.contains(&phrase) {
+                found.push(phrase);
+            }
+        }
+        if feature == "quotes_history" {
+            found.push("(quotes an earlier exchange)".into());
+        }
     }
     note(evidence, "kind", rule, found);
-    (*kind, margin(*best, *second))
+    (prediction.kind, prediction.probability)
+}
+
+/// The kind model's inputs: every signal's score, plus combined scores that encode the policy's
+/// distinctions (a first report versus a repeated one, praise of people versus sarcasm, a view on policy
+/// versus a personal grievance). Their names are `KIND_FEATURES`.
+pub fn kind_features(scan: &Scan<'_>, quotes_history: bool, text_length: usize) -> Vec<f32> {
+    use Signal::*;
+    let s = |signal| scan.score(signal);
+    let negations = scan.count(Negation).min(8) as f32;
+    let history = if quotes_history { 1.0 } else { 0.0 };
+    let not_complaint = if scan.has(NotComplaint) { 1.0 } else { 0.0 };
+    let failure_story = s(PriorContact) >= 2.0 || s(ServiceFailure) >= 1.5 || s(Sarcasm) > 0.0;
+    let praise = praise_score(scan, text_length);
+    let first_time = s(PriorContact) < 1.0 && !quotes_history;
+    let something_to_fix = scan.has(FaultCondition) || scan.has(ServiceRequest);
+    let general = s(PolicyLevel).min(6.0) + s(Suggestion);
+    let information = s(FoiRequest) + s(SarRequest);
+    let information_complaint = s(InfoDissatisfaction) + s(DataBreach);
+    let grounds = s(PriorContact) + s(StaffConduct) + 2.0 * history;
+    let mut features: Vec<f32> = Signal::ALL.iter().map(|signal| scan.score(*signal).min(12.0)).collect();
+    features.extend([
+        history,
+        negations,
+        (scan.count(FirstPerson).min(20) as f32) / 4.0,
+        (text_length.min(2000) as f32) / 500.0,
+        // Praise of people, sincere praise, praise beside a failure story.
+        if scan.has(PersonPraised) { praise } else { 0.0 },
+        if failure_story { 0.0 } else { praise },
+        if failure_story { praise } else { 0.0 },
+        not_complaint,
+        // A first report of something to fix; the same words after an earlier report.
+        if something_to_fix && first_time { s(ReportIntent).min(6.0) + s(FaultCondition).min(4.5) + s(ServiceRequest) } else { 0.0 },
+        if something_to_fix && !first_time { s(ReportIntent).min(6.0) + s(FaultCondition).min(4.5) + s(ServiceRequest) } else { 0.0 },
+        // A view on policy with and without personal stake.
+        if s(PersonalStake) == 0.0 { general } else { 0.0 },
+        if s(PersonalStake) > 0.0 { general } else { 0.0 },
+        // A new request for information versus a complaint about one.
+        if information_complaint == 0.0 && s(PriorContact) < 2.0 { information } else { 0.0 },
+        if information_complaint > 0.0 { information + information_complaint } else { 0.0 },
+        // A claim with and without other grounds for complaint.
+        if scan.has(DamageLoss) && grounds < 2.0 { s(PaymentRequest) } else { 0.0 },
+        if scan.has(DamageLoss) && grounds >= 2.0 { s(PaymentRequest) } else { 0.0 },
+        // Employment vocabulary, unless the writer says they write as a resident.
+        if scan.has(AsResident) { 0.0 } else { s(StaffEmployment) },
+    ]);
+    features
+}
+
+/// The kind features of a message, as the engine computes them (for training the kind model).
+pub fn kind_features_of(subject: Option<&str>, text: &str, policy: &Policy) -> Vec<f32> {
+    let prepared = prepare(subject, text);
+    let scan = policy.lexicon.scan(&prepared.normalised);
+    kind_features(&scan, prepared.quotes_history, prepared.normalised.len())
+}
+
+/// Names of the combined features, after one feature per signal.
+pub const COMBINED_FEATURES: [&str; 17] = [
+    "quotes_history",
+    "negations",
+    "first_person",
+    "length",
+    "praise_of_people",
+    "sincere_praise",
+    "praise_beside_failure",
+    "not_complaint",
+    "first_report",
+    "repeated_report",
+    "general_view",
+    "general_view_with_personal_stake",
+    "new_information_request",
+    "information_complaint",
+    "claim_without_grounds",
+    "claim_with_grounds",
+    "staff_employment_not_as_resident",
+];
+
+/// Every kind feature's name, in order.
+pub fn kind_feature_names() -> Vec<String> {
+    Signal::ALL.iter().map(crate::policy::snake).chain(COMBINED_FEATURES.iter().map(|s| (*s).to_string())).collect()
+}
+
+/// The signals whose phrases explain a feature, for evidence.
+fn feature_signals(feature: &str) -> &'static [Signal] {
+    use Signal::*;
+    match feature {
+        "praise_of_people" | "sincere_praise" | "praise_beside_failure" => &[Praise],
+        "not_complaint" => &[NotComplaint],
+        "first_report" | "repeated_report" => &[ReportIntent, FaultCondition, ServiceRequest],
+        "general_view" | "general_view_with_personal_stake" => &[PolicyLevel, Suggestion],
+        "new_information_request" => &[FoiRequest, SarRequest],
+        "information_complaint" => &[InfoDissatisfaction, DataBreach],
+        "claim_without_grounds" | "claim_with_grounds" => &[PaymentRequest, DamageLoss],
+        "staff_employment_not_as_resident" => &[StaffEmployment],
+        name => Signal::ALL.iter().position(|s| crate::policy::snake(s) == name).and_then(|i| Signal::ALL.get(i..=i)).unwrap_or(&[]),
+    }
 }
 
 /// Praise, leaving out a plain "thanks" in the closing lines of a longer message: that is a sign-off.
@@ -169,17 +215,6 @@ fn praise_score(scan: &Scan<'_>, text_length: usize) -> f32 {
     total
 }
 
-/// Confidence from the winning score and the runner-up.
-fn margin(best: f32, second: f32) -> f32 {
-    if best <= 0.0 {
-        return 0.0;
-    }
-    let share = best / (best + second.max(0.0));
-    // Few cues in all: less sure however large the share.
-    let strength = (best / 4.0).min(1.0);
-    (share * (0.5 + 0.5 * strength)).clamp(0.0, 1.0)
-}
-
 /// The service area: the form's answer, else the text (with a team mailbox's hint), else none.
 fn decide_area(submission: &Submission, policy: &Policy, scan: &Scan<'_>, evidence: &mut Vec<Evidence>) -> Option<String> {
     let areas = &policy.document.service_areas;
@@ -191,17 +226,15 @@ fn decide_area(submission: &Submission, policy: &Policy, scan: &Scan<'_>, eviden
         let local = mailbox.split('@').next().unwrap_or(mailbox).to_ascii_lowercase();
         policy.document.mailbox_hints.get(&local).cloned()
     });
-    let ranked = scan.areas_ranked();
-    let best = ranked.first();
-    match (best, hint) {
-        (Some((area, score, found)), hint) => {
+    match (scan.best_area(), hint) {
+        (Some((area, score)), hint) => {
             let hint_score = hint.as_deref().map_or(0.0, |h| scan.area_score(h) + 3.0);
-            if let Some(hint) = hint.filter(|_| hint_score >= *score) {
+            if let Some(hint) = hint.filter(|_| hint_score >= score) {
                 note(evidence, "service_area", "the team mailbox it was sent to", vec![format!("mailbox hint = {hint}")]);
                 return Some(hint);
             }
-            note(evidence, "service_area", "the service words in the message", found.clone());
-            Some((*area).to_string())
+            note(evidence, "service_area", "the service words in the message", scan.area_phrases(area));
+            Some(area.to_string())
         }
         (None, Some(hint)) => {
             note(evidence, "service_area", "the team mailbox it was sent to", vec![format!("mailbox hint = {hint}")]);
@@ -352,7 +385,12 @@ fn decide_cautions(kind: Kind, procedure: Option<Procedure>, submission: &Submis
 /// The earliest moment the text says the person knew of the issue ("two years ago", "back in 2023",
 /// "since March 2024"), with the words it read.
 fn aware_from_text(normalised: &str, received: NaiveDate) -> Option<(NaiveDate, String)> {
-    let words: Vec<&str> = normalised.split_whitespace().collect();
+    // Only a span ("ago", "year", "month") or a year ("2023") can say when; most messages have neither.
+    let mentions_time = [" ago ", " year", " month", " 19", " 20"].iter().any(|cue| normalised.contains(cue));
+    if !mentions_time {
+        return None;
+    }
+    let words: Vec<&str> = normalised.split(' ').filter(|w| !w.is_empty()).collect();
     let mut earliest: Option<(NaiveDate, String)> = None;
     let mut consider = |date: NaiveDate, phrase: String| {
         if date <= received && earliest.as_ref().is_none_or(|(d, _)| date < *d) {

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use serde::{Deserialize, Serialize};
 
 use crate::policy::{PolicyProblem, ServiceAreaSpec};
@@ -57,10 +57,16 @@ pub enum Signal {
     Negation,
     FirstPerson,
     PersonPraised,
+    PersonalStake,
+}
+
+impl Signal {
+    /// Every signal, in declaration order.
+    pub const ALL: [Signal; SIGNALS] = [Signal::ComplaintIntent, Signal::NotComplaint, Signal::Dissatisfaction, Signal::PriorContact, Signal::Delay, Signal::StaffConduct, Signal::ServiceFailure, Signal::Praise, Signal::Sarcasm, Signal::Courtesy, Signal::PolicyLevel, Signal::Suggestion, Signal::GeneralAudience, Signal::ReportIntent, Signal::FaultCondition, Signal::ServiceRequest, Signal::FoiRequest, Signal::SarRequest, Signal::InfoDissatisfaction, Signal::DataBreach, Signal::PaymentRequest, Signal::DamageLoss, Signal::StaffEmployment, Signal::AsResident, Signal::LegalStarted, Signal::LegalThreat, Signal::CourtDecided, Signal::OmbudsmanDecided, Signal::AppealRoute, Signal::AppealDispute, Signal::Safeguarding, Signal::OnBehalfExplicit, Signal::Relative, Signal::AlternativeFormat, Signal::FluencyComplaint, Signal::FluencyIllegitimate, Signal::CouncillorSubject, Signal::CouncillorHelper, Signal::GovernorWriter, Signal::ChildrensStatutoryCriteria, Signal::Escalation, Signal::Negation, Signal::FirstPerson, Signal::PersonPraised, Signal::PersonalStake];
 }
 
 /// Number of signals.
-pub const SIGNALS: usize = Signal::PersonPraised as usize + 1;
+pub const SIGNALS: usize = Signal::PersonalStake as usize + 1;
 
 /// The cue file as written.
 #[derive(Debug, Clone, Deserialize)]
@@ -124,7 +130,10 @@ struct PatternMeta {
 pub struct Lexicon {
     /// `None` only when compiling failed, which `Policy::load` reports as an error.
     automaton: Option<AhoCorasick>,
-    patterns: Vec<PatternMeta>,
+    /// For each distinct pattern, every cue that uses it (a phrase can serve a signal and an area).
+    patterns: Vec<Vec<PatternMeta>>,
+    /// The longest pattern in bytes: how far back a containing match can start.
+    longest: usize,
     areas: Vec<String>,
 }
 
@@ -180,7 +189,16 @@ impl Lexicon {
                 }),
             }
         }
-        let automaton = AhoCorasickBuilder::new().match_kind(MatchKind::Standard).build(patterns.iter().map(|(p, _)| p.as_str()));
+        // One automaton pattern per distinct text, carrying every cue that uses it.
+        let mut distinct: BTreeMap<String, Vec<PatternMeta>> = BTreeMap::new();
+        for (pattern, meta) in patterns {
+            distinct.entry(pattern).or_default().push(meta);
+        }
+        let longest = distinct.keys().map(String::len).max().unwrap_or(0);
+        let automaton = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::Standard)
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(distinct.keys());
         let automaton = match automaton {
             Ok(automaton) => Some(automaton),
             Err(err) => {
@@ -188,7 +206,7 @@ impl Lexicon {
                 None
             }
         };
-        Lexicon { automaton, patterns: patterns.into_iter().map(|(_, meta)| meta).collect(), areas: names }
+        Lexicon { automaton, patterns: distinct.into_values().collect(), longest, areas: names }
     }
 
     /// Finds every cue in normalised text. A match inside a longer match of the same signal, or inside a
@@ -196,15 +214,15 @@ impl Lexicon {
     pub fn scan<'a>(&'a self, normalised: &str) -> Scan<'a> {
         let mut found: Vec<(usize, usize, &PatternMeta)> = Vec::new();
         for m in self.automaton.iter().flat_map(|automaton| automaton.find_overlapping_iter(normalised)) {
-            if let Some(meta) = self.patterns.get(m.pattern().as_usize()) {
+            for meta in self.patterns.get(m.pattern().as_usize()).into_iter().flatten() {
                 found.push((m.start(), m.end(), meta));
             }
         }
         let mut scan = Scan { signals: vec![Vec::new(); SIGNALS], areas: self.areas.iter().map(|a| (a.as_str(), Vec::new())).collect() };
         // Sorted by start, a match's containers start at most `longest` bytes before it: only those
         // neighbours are checked, which keeps the scan linear in the number of matches.
-        found.sort_by_key(|(start, end, _)| (*start, std::cmp::Reverse(*end)));
-        let longest = self.patterns.iter().map(|p| p.phrase.len() + 2).max().unwrap_or(0);
+        found.sort_unstable_by_key(|(start, end, _)| (*start, std::cmp::Reverse(*end)));
+        let longest = self.longest;
         for (index, (start, end, meta)) in found.iter().enumerate() {
             let window = found.get(..index).unwrap_or(&[]).iter().rev().take_while(|(s, _, _)| s + longest >= *start);
             let later_same_start = found.get(index + 1..).unwrap_or(&[]).iter().take_while(|(s, _, _)| s == start);
@@ -259,16 +277,21 @@ impl<'a> Scan<'a> {
         distinct_phrases(self.hits(signal))
     }
 
-    /// Service areas by score, best first, with their phrases.
-    pub fn areas_ranked(&self) -> Vec<(&'a str, f32, Vec<String>)> {
-        let mut ranked: Vec<(&str, f32, Vec<String>)> = self
-            .areas
-            .iter()
-            .filter(|(_, hits)| !hits.is_empty())
-            .map(|(area, hits)| (*area, distinct_weight(hits), distinct_phrases(hits)))
-            .collect();
-        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
-        ranked
+    /// The service area with the highest score (ties to the first by name), if any cue matched.
+    pub fn best_area(&self) -> Option<(&'a str, f32)> {
+        let mut best: Option<(&'a str, f32)> = None;
+        for (area, hits) in self.areas.iter().filter(|(_, hits)| !hits.is_empty()) {
+            let score = distinct_weight(hits);
+            if best.is_none_or(|(_, top)| score > top) {
+                best = Some((area, score));
+            }
+        }
+        best
+    }
+
+    /// The distinct phrases found for one area, for evidence.
+    pub fn area_phrases(&self, area: &str) -> Vec<String> {
+        self.areas.iter().find(|(name, _)| *name == area).map_or_else(Vec::new, |(_, hits)| distinct_phrases(hits))
     }
 
     /// The score of one area.

@@ -15,6 +15,7 @@
 pub mod calendar;
 pub mod classify;
 pub mod deadlines;
+pub mod kind_model;
 pub mod lexicon;
 pub mod lifecycle;
 pub mod model;

@@ -7,11 +7,13 @@ use chrono::{NaiveDate, NaiveTime};
 use serde::{Deserialize, Serialize};
 
 use crate::calendar::WorkingCalendar;
+use crate::kind_model::KindModel;
 use crate::lexicon::{Lexicon, LexiconSource};
 use crate::model::{Caution, ClockStart, Contact, Directorate, Exclusion, Kind, Period, Procedure};
 
 const KENT_POLICY: &str = include_str!("../policy/kent.toml");
 const ENGLISH_CUES: &str = include_str!("../policy/cues-en.toml");
+const ENGLISH_KIND_MODEL: &str = include_str!("../policy/kind-model-en.toml");
 
 /// One problem found in a policy file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -196,6 +198,8 @@ pub struct Policy {
     pub lexicon: Lexicon,
     /// The working-day calendar, with the council's closure days.
     pub calendar: WorkingCalendar,
+    /// The learned weights that turn cue signals into a kind.
+    pub kind_model: KindModel,
 }
 
 impl Policy {
@@ -215,16 +219,27 @@ impl Policy {
             .map_err(|err| PolicyError::Syntax { file: "cues".into(), message: err.to_string() })?;
         let mut problems = document.problems();
         let lexicon = Lexicon::compile(&cues, &document.service_areas, &mut problems);
+        let kind_model: KindModel = toml::from_str(ENGLISH_KIND_MODEL)
+            .map_err(|err| PolicyError::Syntax { file: "kind model".into(), message: err.to_string() })?;
+        for message in kind_model.problems(&crate::classify::kind_feature_names()) {
+            problems.push(PolicyProblem { field: "kind model".into(), message });
+        }
         if !problems.is_empty() {
             return Err(PolicyError::Invalid(problems));
         }
         let calendar = WorkingCalendar::england_and_wales().with_closures(document.calendar.closure_days.iter().copied());
-        Ok(Policy { document, lexicon, calendar })
+        Ok(Policy { document, lexicon, calendar, kind_model })
     }
 
     /// Loads a council's policy file with the embedded English cues.
     pub fn load_with_default_cues(policy_toml: &str) -> Result<Policy, PolicyError> {
         Policy::load(policy_toml, ENGLISH_CUES)
+    }
+
+    /// Replaces the kind model (used when training a new one).
+    pub fn with_kind_model(mut self, kind_model: KindModel) -> Policy {
+        self.kind_model = kind_model;
+        self
     }
 
     /// The embedded Kent policy file, as a starting point for another council's.

@@ -45,16 +45,22 @@ pub fn normalise(text: &str) -> String {
     out.push(' ');
     let mut pending_space = false;
     for ch in text.chars() {
-        if ch.is_alphanumeric() {
+        if ch.is_ascii_alphanumeric() {
             if pending_space {
                 out.push(' ');
                 pending_space = false;
             }
-            if ch.is_ascii() {
-                out.push(ch.to_ascii_lowercase());
-            } else {
-                out.extend(ch.to_lowercase());
+            out.push(ch.to_ascii_lowercase());
+        } else if ch.is_ascii() && !matches!(ch, '\'' | '`' | '&') {
+            if out.len() > 1 {
+                pending_space = true;
             }
+        } else if ch.is_alphanumeric() {
+            if pending_space {
+                out.push(' ');
+                pending_space = false;
+            }
+            out.extend(ch.to_lowercase());
         } else if matches!(ch, '\'' | '’' | '‘' | '`') {
             // Dropped inside a word so `don't` and `dont` match alike.
         } else if ch == '&' {

@@ -1,0 +1,143 @@
+//! The kind model: multinomial logistic regression over the classifier's features, trained from the
+//! labelled corpus by `cargo run -p feedback-core --example train_kind_model` and embedded as data.
+//! Deterministic: full-batch gradient descent from zero weights, a fixed number of steps.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::Kind;
+
+/// Trained weights, as stored in `kind-model-en.toml`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KindModel {
+    /// Feature names, in the order the engine computes them; empty for an untrained model.
+    pub features: Vec<String>,
+    /// Per-feature scale the inputs are divided by (the training standard deviation).
+    pub scale: Vec<f32>,
+    /// Per kind: one weight per feature, then the bias last.
+    pub weights: BTreeMap<Kind, Vec<f32>>,
+}
+
+/// A prediction with its explanation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prediction {
+    /// The most probable kind.
+    pub kind: Kind,
+    /// Its probability.
+    pub probability: f32,
+    /// Features that pushed hardest towards it, strongest first.
+    pub top_features: Vec<String>,
+}
+
+impl KindModel {
+    /// A model with no weights: every kind equally likely, so the engine falls back to a complaint.
+    pub fn untrained() -> KindModel {
+        KindModel { features: Vec::new(), scale: Vec::new(), weights: BTreeMap::new() }
+    }
+
+    /// Problems with the model for an engine computing `expected` features.
+    pub fn problems(&self, expected: &[String]) -> Vec<String> {
+        if self.features.is_empty() {
+            return Vec::new();
+        }
+        let mut problems = Vec::new();
+        if self.features != expected {
+            problems.push("the model was trained for other features: retrain it with the train_kind_model example".to_string());
+        }
+        if self.scale.len() != self.features.len() {
+            problems.push(format!("`scale` has {} values for {} features", self.scale.len(), self.features.len()));
+        }
+        for (kind, weights) in &self.weights {
+            if weights.len() != self.features.len() + 1 {
+                problems.push(format!("`weights.{}` has {} values, expected {}", crate::policy::snake(kind), weights.len(), self.features.len() + 1));
+            }
+        }
+        problems
+    }
+
+    fn scores(&self, features: &[f32]) -> Vec<(Kind, f32)> {
+        Kind::ALL
+            .iter()
+            .map(|kind| {
+                let score = self.weights.get(kind).map_or(0.0, |w| {
+                    let bias = w.last().copied().unwrap_or(0.0);
+                    bias + w.iter().zip(features).zip(&self.scale).map(|((w, x), s)| w * x / s).sum::<f32>()
+                });
+                (*kind, score)
+            })
+            .collect()
+    }
+
+    /// The most probable kind for these features.
+    pub fn predict(&self, features: &[f32]) -> Prediction {
+        let scores = self.scores(features);
+        let probabilities = softmax(&scores.iter().map(|(_, s)| *s).collect::<Vec<_>>());
+        let (best, probability) = scores
+            .iter()
+            .zip(&probabilities)
+            .fold((Kind::Complaint, f32::MIN), |(k, p), ((kind, _), q)| if *q > p { (*kind, *q) } else { (k, p) });
+        let mut contributions: Vec<(f32, &String)> = match self.weights.get(&best) {
+            Some(w) => self.features.iter().zip(w).zip(features).zip(&self.scale).map(|(((name, w), x), s)| (w * x / s, name)).collect(),
+            None => Vec::new(),
+        };
+        contributions.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let top_features = contributions.into_iter().filter(|(c, _)| *c > 0.0).map(|(_, n)| n.clone()).collect();
+        Prediction { kind: best, probability, top_features }
+    }
+
+    /// Trains on (features, kind) examples: softmax regression with L2 penalty `l2`, `steps` full-batch
+    /// gradient steps at rate `rate`. The same examples always give the same weights.
+    pub fn train(names: &[String], examples: &[(Vec<f32>, Kind)], steps: usize, rate: f32, l2: f32) -> KindModel {
+        let n_features = names.len();
+        let count = examples.len().max(1) as f32;
+        // Scale each feature by its standard deviation so one learning rate suits all.
+        let scale: Vec<f32> = (0..n_features)
+            .map(|f| {
+                let values = examples.iter().map(|(x, _)| x.get(f).copied().unwrap_or(0.0));
+                let mean = values.clone().sum::<f32>() / count;
+                let variance = values.map(|v| (v - mean) * (v - mean)).sum::<f32>() / count;
+                if variance > 1e-6 { variance.sqrt() } else { 1.0 }
+            })
+            .collect();
+        let mut weights: Vec<Vec<f32>> = vec![vec![0.0; n_features + 1]; Kind::ALL.len()];
+        let scaled: Vec<(Vec<f32>, usize)> = examples
+            .iter()
+            .map(|(x, kind)| {
+                let mut row: Vec<f32> = x.iter().zip(&scale).map(|(v, s)| v / s).collect();
+                row.push(1.0);
+                (row, Kind::ALL.iter().position(|k| k == kind).unwrap_or(0))
+            })
+            .collect();
+        for _ in 0..steps {
+            let mut gradient = vec![vec![0.0f32; n_features + 1]; Kind::ALL.len()];
+            for (row, label) in &scaled {
+                let scores: Vec<f32> = weights.iter().map(|w| w.iter().zip(row).map(|(a, b)| a * b).sum()).collect();
+                let probabilities = softmax(&scores);
+                for (class, (g, p)) in gradient.iter_mut().zip(&probabilities).enumerate() {
+                    let error = p - if class == *label { 1.0 } else { 0.0 };
+                    for (gi, xi) in g.iter_mut().zip(row) {
+                        *gi += error * xi;
+                    }
+                }
+            }
+            for (w, g) in weights.iter_mut().zip(&gradient) {
+                let last = w.len().saturating_sub(1);
+                for (i, (wi, gi)) in w.iter_mut().zip(g).enumerate() {
+                    let penalty = if i == last { 0.0 } else { l2 * *wi };
+                    *wi -= rate * (gi / count + penalty);
+                }
+            }
+        }
+        let weights = Kind::ALL.iter().copied().zip(weights).collect();
+        KindModel { features: names.to_vec(), scale, weights }
+    }
+}
+
+fn softmax(scores: &[f32]) -> Vec<f32> {
+    let max = scores.iter().copied().fold(f32::MIN, f32::max);
+    let exps: Vec<f32> = scores.iter().map(|s| (s - max).exp()).collect();
+    let total: f32 = exps.iter().sum();
+    exps.iter().map(|e| e / total.max(f32::MIN_POSITIVE)).collect()
+}
