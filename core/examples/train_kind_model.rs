@@ -18,7 +18,7 @@ fn main() {
         .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("train-") && n.ends_with(".jsonl")))
         .collect();
     files.sort();
-    let policy = Policy::kent();
+    let policy = Policy::kent_untrained().expect("the embedded policy and cues are valid");
     let mut examples = Vec::new();
     for file in &files {
         for line in std::fs::read_to_string(file).unwrap().lines().filter(|l| !l.trim().is_empty()) {

@@ -255,7 +255,11 @@ fn decide_procedure(kind: Kind, scan: &Scan<'_>, policy: &Policy, area: Option<&
         note(evidence, "procedure", rule, found);
         Some(procedure)
     };
-    if complaint && s(InfoDissatisfaction) + s(DataBreach) >= 3.0 {
+    // An information-rights complaint needs the request or the personal data in view, not only words
+    // like "withheld" or "redacted".
+    let information_context = scan.has(FoiRequest) || scan.has(SarRequest) || matches!(area, Some("information_requests" | "data_protection"));
+    let information_complaint = (s(InfoDissatisfaction) >= 3.0 && information_context) || s(DataBreach) >= 4.0;
+    if complaint && information_complaint {
         let personal = s(SarRequest) + s(DataBreach) > s(FoiRequest) || area == Some("data_protection");
         return if personal {
             decided(Procedure::DataProtection, "a complaint about a subject access request or a data breach", phrases_of(scan, &[SarRequest, DataBreach, InfoDissatisfaction]), evidence)
@@ -271,6 +275,14 @@ fn decide_procedure(kind: Kind, scan: &Scan<'_>, policy: &Policy, area: Option<&
     }
     if complaint && s(FluencyComplaint) >= 3.0 {
         return decided(Procedure::FluencyDuty, "about a member of staff's spoken English (fluency duty)", phrases_of(scan, &[FluencyComplaint]), evidence);
+    }
+    // A refused place or refused transport has an appeal of its own, whatever else the message mentions.
+    let refusal = scan.has(RefusalDecision) || scan.has(AppealDispute);
+    if complaint && refusal && scan.area_score("school_transport") >= 3.0 {
+        return decided(Procedure::TransportAppeal, "a refused application for home to school transport: the transport appeal", phrases_of(scan, &[RefusalDecision, AppealDispute]), evidence);
+    }
+    if complaint && refusal && scan.area_score("school_admissions") >= 3.0 && scan.area_score("special_educational_needs") < 3.0 {
+        return decided(Procedure::AdmissionsAppeal, "a refused school place: the admissions appeal", phrases_of(scan, &[RefusalDecision, AppealDispute]), evidence);
     }
     let spec = area.and_then(|a| policy.document.service_areas.get(a));
     let procedure = spec.map_or(Procedure::Corporate, |spec| spec.procedure);
@@ -288,7 +300,14 @@ fn decide_procedure(kind: Kind, scan: &Scan<'_>, policy: &Policy, area: Option<&
             evidence,
         ),
         Procedure::Corporate => decided(procedure, "a council service without a procedure of its own", Vec::new(), evidence),
-        other => decided(other, "the procedure of the service area", Vec::new(), evidence),
+        // Appeals are for disputed refusals; other complaints about admissions or transport are corporate.
+        Procedure::AdmissionsAppeal | Procedure::TransportAppeal if !scan.has(AppealDispute) && !scan.has(AppealRoute) => decided(
+            Procedure::Corporate,
+            "about the admissions or transport service, not a refusal to appeal: the corporate procedure",
+            Vec::new(),
+            evidence,
+        ),
+        other => decided(other, "the procedure of the service area", phrases_of(scan, &[AppealDispute, AppealRoute]), evidence),
     }
 }
 
@@ -325,7 +344,7 @@ fn decide_exclusions(
     match kind {
         Kind::StaffGrievance => add(Exclusion::StaffPersonnelMatter, "staff personnel matters are not customer complaints", phrases_of(scan, &[StaffEmployment]), evidence),
         Kind::DamagesClaim => add(Exclusion::CompensationClaim, "payment for loss or damage goes to the insurance team", phrases_of(scan, &[PaymentRequest]), evidence),
-        Kind::Complaint if scan.score(PaymentRequest) >= 3.0 && scan.has(DamageLoss) => {
+        Kind::Complaint if scan.score(PaymentRequest) >= 3.0 && (scan.has(DamageLoss) || scan.phrases(PaymentRequest).len() >= 2) => {
             add(Exclusion::CompensationClaim, "the complaint also asks for payment for loss or damage: that part goes to insurance", phrases_of(scan, &[PaymentRequest]), evidence);
         }
         _ => {}
@@ -338,16 +357,21 @@ fn decide_exclusions(
     } else if scan.has(LegalStarted) {
         add(Exclusion::LegalProceedingsStarted, "legal proceedings have started (a threat alone would not exclude it)", phrases_of(scan, &[LegalStarted]), evidence);
     }
-    if scan.has(CourtDecided) {
-        add(Exclusion::DecidedByCourtOrTribunal, "a court or tribunal has already decided it", phrases_of(scan, &[CourtDecided]), evidence);
+    // "The Ombudsman ... issued its final decision", "struck out by the judge": a court, tribunal or the
+    // Ombudsman named beside a decision already made.
+    let decided = scan.has(DecisionMade);
+    if scan.has(CourtDecided) || (decided && scan.has(CourtMention)) {
+        add(Exclusion::DecidedByCourtOrTribunal, "a court or tribunal has already decided it", phrases_of(scan, &[CourtDecided, CourtMention, DecisionMade]), evidence);
     }
-    if scan.has(OmbudsmanDecided) {
-        add(Exclusion::DecidedByOmbudsman, "the Ombudsman has already decided it", phrases_of(scan, &[OmbudsmanDecided]), evidence);
+    if scan.has(OmbudsmanDecided) || (decided && scan.has(OmbudsmanMention)) {
+        add(Exclusion::DecidedByOmbudsman, "the Ombudsman has already decided it", phrases_of(scan, &[OmbudsmanDecided, OmbudsmanMention, DecisionMade]), evidence);
     }
+    // Disputing the refusal itself (not how an appeal was run) has an appeal panel or the SEND tribunal.
+    let refusal = scan.has(RefusalDecision) || scan.has(AppealDispute);
     let appeal_procedure = matches!(procedure, Some(Procedure::AdmissionsAppeal | Procedure::TransportAppeal));
-    let send_tribunal = area == Some("special_educational_needs") && scan.has(AppealRoute) && scan.has(AppealDispute);
-    if (appeal_procedure && scan.has(AppealDispute)) || send_tribunal {
-        add(Exclusion::AlternativeRoute, "an appeal panel or tribunal decides this", phrases_of(scan, &[AppealDispute, AppealRoute]), evidence);
+    let send_tribunal = area == Some("special_educational_needs") && refusal;
+    if (appeal_procedure && refusal) || send_tribunal {
+        add(Exclusion::AlternativeRoute, "an appeal panel or tribunal decides this", phrases_of(scan, &[RefusalDecision, AppealDispute, AppealRoute]), evidence);
     }
     let aware = submission.form.aware_since.map(|d| (d, format!("aware_since = {d}"))).or_else(|| aware_from_text(normalised, received));
     if let Some((aware, found)) = aware
@@ -403,7 +427,8 @@ fn aware_from_text(normalised: &str, received: NaiveDate) -> Option<(NaiveDate, 
         let before = if i > 0 { words.get(i - 1).copied().unwrap_or("") } else { "" };
         // "<n> years ago", "<n> months ago", "over a year ago", "for two years".
         if let Some(n) = number(word) {
-            let ago_or_for = after == "ago" || matches!(before, "for" | "over" | "than" | "past" | "last");
+            // "three years ago", "over a year ago"; not "for the last three years" (a period asked about).
+            let ago_or_for = after == "ago";
             // "over a year" and "more than a year" are longer than the span they name.
             let beyond = u32::from(matches!(before, "over" | "than"));
             let months = match next {
@@ -420,7 +445,12 @@ fn aware_from_text(normalised: &str, received: NaiveDate) -> Option<(NaiveDate, 
             && year < received.year()
         {
             let month = month(before);
-            let introduced = month.is_some() || matches!(before, "since" | "in" | "back" | "from" | "during");
+            // "since 2023", "back in 2023", "since March 2024", "in March 2023"; a bare "in 2021" or "from
+            // 2022" often dates something else (a request's period, a placement).
+            let two_before = if i > 1 { words.get(i - 2).copied().unwrap_or("") } else { "" };
+            let introduced = matches!(before, "since")
+                || (before == "in" && two_before == "back")
+                || (month.is_some() && matches!(two_before, "since" | "in" | "back"));
             if introduced {
                 let date = NaiveDate::from_ymd_opt(year, month.unwrap_or(12), 1);
                 if let Some(date) = date {

@@ -213,14 +213,26 @@ impl Policy {
 
     /// Loads a policy file and a cue file, checking every reference between them.
     pub fn load(policy_toml: &str, cues_toml: &str) -> Result<Policy, PolicyError> {
+        Policy::load_with_kind_model(policy_toml, cues_toml, Some(ENGLISH_KIND_MODEL))
+    }
+
+    /// Kent's policy with an untrained kind model: what the kind model's trainer computes features with
+    /// (so a stale model never stops its own retraining).
+    pub fn kent_untrained() -> Result<Policy, PolicyError> {
+        Policy::load_with_kind_model(KENT_POLICY, ENGLISH_CUES, None)
+    }
+
+    fn load_with_kind_model(policy_toml: &str, cues_toml: &str, kind_model: Option<&str>) -> Result<Policy, PolicyError> {
         let document: PolicyDocument = toml::from_str(policy_toml)
             .map_err(|err| PolicyError::Syntax { file: "policy".into(), message: err.to_string() })?;
         let cues: LexiconSource = toml::from_str(cues_toml)
             .map_err(|err| PolicyError::Syntax { file: "cues".into(), message: err.to_string() })?;
         let mut problems = document.problems();
         let lexicon = Lexicon::compile(&cues, &document.service_areas, &mut problems);
-        let kind_model: KindModel = toml::from_str(ENGLISH_KIND_MODEL)
-            .map_err(|err| PolicyError::Syntax { file: "kind model".into(), message: err.to_string() })?;
+        let kind_model: KindModel = match kind_model {
+            Some(source) => toml::from_str(source).map_err(|err| PolicyError::Syntax { file: "kind model".into(), message: err.to_string() })?,
+            None => KindModel::untrained(),
+        };
         for message in kind_model.problems(&crate::classify::kind_feature_names()) {
             problems.push(PolicyProblem { field: "kind model".into(), message });
         }
