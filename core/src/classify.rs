@@ -389,15 +389,20 @@ fn decide_cautions(kind: Kind, procedure: Option<Procedure>, submission: &Submis
         cautions.insert(caution);
         note(evidence, &format!("caution:{}", crate::policy::snake(&caution)), rule, found);
     };
-    if scan.score(Safeguarding) >= 3.0 {
-        add(Caution::Safeguarding, "someone may be at risk of harm: safeguarding takes precedence", phrases_of(scan, &[Safeguarding]), evidence);
+    // Harm described outright, or a word for harm beside a child or an adult who may be at risk (not an
+    // injury that is the subject of a claim).
+    let harm = scan.score(Safeguarding);
+    let claim = kind == Kind::DamagesClaim;
+    if harm >= 3.0 || (harm >= 1.0 && scan.has(VulnerablePerson) && !claim) {
+        add(Caution::Safeguarding, "someone may be at risk of harm: safeguarding takes precedence", phrases_of(scan, &[Safeguarding, VulnerablePerson]), evidence);
     }
     if submission.form.on_behalf == Some(true) {
         add(Caution::OnBehalfOfSomeone, "the form says this is on someone's behalf", vec!["on_behalf = true".into()], evidence);
     } else if scan.has(OnBehalfExplicit) || (kind == Kind::Complaint && procedure == Some(Procedure::AdultSocialCare) && scan.has(Relative)) {
         add(Caution::OnBehalfOfSomeone, "written for another adult: consent may be needed", phrases_of(scan, &[OnBehalfExplicit, Relative]), evidence);
     }
-    if scan.has(AlternativeFormat) {
+    let format = scan.score(AlternativeFormat);
+    if format >= 4.0 || (format >= 1.0 && scan.has(RequestVerb)) {
         add(Caution::AlternativeFormatRequested, "asks for another format or language", phrases_of(scan, &[AlternativeFormat]), evidence);
     }
     if procedure == Some(Procedure::FluencyDuty) && scan.has(FluencyIllegitimate) {

@@ -48,9 +48,11 @@ pub enum Signal {
     AppealDispute,
     RefusalDecision,
     Safeguarding,
+    VulnerablePerson,
     OnBehalfExplicit,
     Relative,
     AlternativeFormat,
+    RequestVerb,
     FluencyComplaint,
     FluencyIllegitimate,
     CouncillorSubject,
@@ -66,7 +68,7 @@ pub enum Signal {
 
 impl Signal {
     /// Every signal, in declaration order.
-    pub const ALL: [Signal; SIGNALS] = [Signal::ComplaintIntent, Signal::NotComplaint, Signal::Dissatisfaction, Signal::PriorContact, Signal::Delay, Signal::StaffConduct, Signal::ServiceFailure, Signal::Praise, Signal::Sarcasm, Signal::Courtesy, Signal::PolicyLevel, Signal::Suggestion, Signal::GeneralAudience, Signal::ReportIntent, Signal::FaultCondition, Signal::ServiceRequest, Signal::FoiRequest, Signal::SarRequest, Signal::InfoDissatisfaction, Signal::DataBreach, Signal::PaymentRequest, Signal::DamageLoss, Signal::StaffEmployment, Signal::AsResident, Signal::LegalStarted, Signal::LegalThreat, Signal::CourtDecided, Signal::OmbudsmanDecided, Signal::OmbudsmanMention, Signal::CourtMention, Signal::DecisionMade, Signal::AppealRoute, Signal::AppealDispute, Signal::RefusalDecision, Signal::Safeguarding, Signal::OnBehalfExplicit, Signal::Relative, Signal::AlternativeFormat, Signal::FluencyComplaint, Signal::FluencyIllegitimate, Signal::CouncillorSubject, Signal::CouncillorHelper, Signal::GovernorWriter, Signal::ChildrensStatutoryCriteria, Signal::Escalation, Signal::Negation, Signal::FirstPerson, Signal::PersonPraised, Signal::PersonalStake];
+    pub const ALL: [Signal; SIGNALS] = [Signal::ComplaintIntent, Signal::NotComplaint, Signal::Dissatisfaction, Signal::PriorContact, Signal::Delay, Signal::StaffConduct, Signal::ServiceFailure, Signal::Praise, Signal::Sarcasm, Signal::Courtesy, Signal::PolicyLevel, Signal::Suggestion, Signal::GeneralAudience, Signal::ReportIntent, Signal::FaultCondition, Signal::ServiceRequest, Signal::FoiRequest, Signal::SarRequest, Signal::InfoDissatisfaction, Signal::DataBreach, Signal::PaymentRequest, Signal::DamageLoss, Signal::StaffEmployment, Signal::AsResident, Signal::LegalStarted, Signal::LegalThreat, Signal::CourtDecided, Signal::OmbudsmanDecided, Signal::OmbudsmanMention, Signal::CourtMention, Signal::DecisionMade, Signal::AppealRoute, Signal::AppealDispute, Signal::RefusalDecision, Signal::Safeguarding, Signal::VulnerablePerson, Signal::OnBehalfExplicit, Signal::Relative, Signal::AlternativeFormat, Signal::RequestVerb, Signal::FluencyComplaint, Signal::FluencyIllegitimate, Signal::CouncillorSubject, Signal::CouncillorHelper, Signal::GovernorWriter, Signal::ChildrensStatutoryCriteria, Signal::Escalation, Signal::Negation, Signal::FirstPerson, Signal::PersonPraised, Signal::PersonalStake];
 }
 
 /// Number of signals.
