@@ -46,7 +46,7 @@ pub fn classify(submission: &Submission, policy: &Policy, today: NaiveDate) -> C
     let (kind, confidence) = decide_kind(&scan, prepared.quotes_history, prepared.normalised.len(), policy, &mut evidence);
     let area = decide_area(submission, policy, &scan, &mut evidence);
     let procedure = decide_procedure(kind, &scan, policy, area.as_deref(), &mut evidence);
-    let directorate = decide_directorate(procedure, policy, area.as_deref(), &scan);
+    let directorate = decide_directorate(kind, procedure, policy, area.as_deref());
     let exclusions = decide_exclusions(kind, procedure, area.as_deref(), submission, &scan, &prepared.normalised, received, &mut evidence);
     let cautions = decide_cautions(kind, procedure, submission, &scan, &mut evidence);
     let needs_review = confidence < REVIEW_BELOW;
@@ -311,7 +311,12 @@ fn decide_procedure(kind: Kind, scan: &Scan<'_>, policy: &Policy, area: Option<&
     }
 }
 
-fn decide_directorate(procedure: Option<Procedure>, policy: &Policy, area: Option<&str>, _scan: &Scan<'_>) -> Option<Directorate> {
+/// The directorate: information rights and staff matters sit with Strategic and Corporate Services,
+/// the statutory procedures with their own directorates, everything else with the service's.
+fn decide_directorate(kind: Kind, procedure: Option<Procedure>, policy: &Policy, area: Option<&str>) -> Option<Directorate> {
+    if matches!(kind, Kind::InformationRequest | Kind::StaffGrievance) {
+        return Some(Directorate::StrategicCorporateServices);
+    }
     match procedure {
         Some(Procedure::CouncillorConduct) => None,
         Some(Procedure::FoiReview | Procedure::DataProtection) => Some(Directorate::StrategicCorporateServices),
