@@ -73,12 +73,12 @@ fn phrases_of(scan: &Scan<'_>, signals: &[Signal]) -> Vec<String> {
 fn decide_kind(scan: &Scan<'_>, quotes_history: bool, text_length: usize, policy: &Policy, evidence: &mut Vec<Evidence>) -> (Kind, f32) {
     let features = kind_features(scan, quotes_history, text_length);
     let cues_found = Signal::ALL.iter().any(|signal| !matches!(signal, Signal::FirstPerson | Signal::Negation) && scan.has(*signal));
-    if !cues_found {
-        // Nothing recognisable: treat it as a complaint so no clock is missed, and ask a person.
-        note(evidence, "kind", "no recognisable cue: treated as a complaint so its deadlines run, for review", Vec::new());
-        return (Kind::Complaint, 0.3);
-    }
     let prediction = policy.kind_model.predict(&features);
+    if !cues_found && prediction.probability < 0.5 {
+        // Nothing recognisable and no clear lean: treat it as a complaint so no clock is missed.
+        note(evidence, "kind", "no recognisable cue: treated as a complaint so its deadlines run, for review", Vec::new());
+        return (Kind::Complaint, prediction.probability.min(0.3));
+    }
     let rule = match prediction.kind {
         Kind::Complaint => "dissatisfaction with a service or with what the council did or did not do",
         Kind::Compliment => "thanks or praise of people, outweighing any dissatisfaction",
