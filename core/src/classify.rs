@@ -45,7 +45,8 @@ pub fn classify(submission: &Submission, policy: &Policy, today: NaiveDate) -> C
 
     let (kind, confidence) = decide_kind(&scan, prepared.quotes_history, prepared.normalised.len(), policy, &mut evidence);
     let area = decide_area(submission, policy, &scan, &mut evidence);
-    let procedure = decide_procedure(kind, &scan, policy, area.as_deref(), &mut evidence);
+    let form_area = submission.form.service_area.is_some();
+    let procedure = decide_procedure(kind, &scan, policy, area.as_deref(), form_area, &mut evidence);
     let directorate = decide_directorate(kind, procedure, policy, area.as_deref());
     let exclusions = decide_exclusions(kind, procedure, area.as_deref(), submission, &scan, &prepared.normalised, received, &mut evidence);
     let cautions = decide_cautions(kind, procedure, submission, &scan, &mut evidence);
@@ -244,7 +245,7 @@ fn decide_area(submission: &Submission, policy: &Policy, scan: &Scan<'_>, eviden
     }
 }
 
-fn decide_procedure(kind: Kind, scan: &Scan<'_>, policy: &Policy, area: Option<&str>, evidence: &mut Vec<Evidence>) -> Option<Procedure> {
+fn decide_procedure(kind: Kind, scan: &Scan<'_>, policy: &Policy, area: Option<&str>, form_area: bool, evidence: &mut Vec<Evidence>) -> Option<Procedure> {
     use Signal::*;
     if !kind.is_feedback() {
         return None;
@@ -277,11 +278,13 @@ fn decide_procedure(kind: Kind, scan: &Scan<'_>, policy: &Policy, area: Option<&
         return decided(Procedure::FluencyDuty, "about a member of staff's spoken English (fluency duty)", phrases_of(scan, &[FluencyComplaint]), evidence);
     }
     // A refused place or refused transport has an appeal of its own, whatever else the message mentions.
+    // The form's own service area answer wins over words in the text.
     let refusal = scan.has(RefusalDecision) || scan.has(AppealDispute);
-    if complaint && refusal && scan.area_score("school_transport") >= 3.0 {
+    let text_decides = !form_area || matches!(area, Some("school_transport" | "school_admissions"));
+    if complaint && refusal && text_decides && scan.area_score("school_transport") >= 3.0 && area != Some("school_admissions") {
         return decided(Procedure::TransportAppeal, "a refused application for home to school transport: the transport appeal", phrases_of(scan, &[RefusalDecision, AppealDispute]), evidence);
     }
-    if complaint && refusal && scan.area_score("school_admissions") >= 3.0 && scan.area_score("special_educational_needs") < 3.0 {
+    if complaint && refusal && text_decides && scan.area_score("school_admissions") >= 3.0 && scan.area_score("special_educational_needs") < 3.0 {
         return decided(Procedure::AdmissionsAppeal, "a refused school place: the admissions appeal", phrases_of(scan, &[RefusalDecision, AppealDispute]), evidence);
     }
     let spec = area.and_then(|a| policy.document.service_areas.get(a));

@@ -78,7 +78,10 @@ pub fn route(policy: &Policy, kind: Kind, procedure: Option<Procedure>, director
     let body = |id: &String| doc.outside_bodies.get(id).cloned();
     match procedure.and_then(|p| doc.procedures.get(&p)) {
         Some(spec) if kind.is_feedback() => {
-            let team = directorate.and_then(|d| spec.team_by_directorate.get(&d)).unwrap_or(&spec.team);
+            let team = area
+                .and_then(|a| spec.team_by_service_area.get(a))
+                .or_else(|| directorate.and_then(|d| spec.team_by_directorate.get(&d)))
+                .unwrap_or(&spec.team);
             let director = directorate.filter(|_| spec.escalate_to_director).and_then(|d| doc.directorates.get(&d)).map(|d| d.director.clone());
             Route {
                 team: contact(team),

@@ -101,6 +101,9 @@ pub struct ProcedureSpec {
     /// Teams by directorate, where a directorate has its own (e.g. children's complaints).
     #[serde(default)]
     pub team_by_directorate: BTreeMap<Directorate, String>,
+    /// Teams by service area, before the directorate's (e.g. adult education stays with customer feedback).
+    #[serde(default)]
+    pub team_by_service_area: BTreeMap<String, String>,
     /// The outside body id at the end.
     #[serde(default)]
     pub outside_body: Option<String>,
@@ -285,6 +288,14 @@ impl PolicyDocument {
             };
             if !team_exists(&spec.team) {
                 problem(format!("procedures.{key}.team"), format!("no team `{}` in [teams]", spec.team));
+            }
+            for (area, team) in &spec.team_by_service_area {
+                if !team_exists(team) {
+                    problem(format!("procedures.{key}.team_by_service_area.{area}"), format!("no team `{team}` in [teams]"));
+                }
+                if !self.service_areas.contains_key(area) {
+                    problem(format!("procedures.{key}.team_by_service_area.{area}"), format!("no service area `{area}` in [service_areas]"));
+                }
             }
             for (directorate, team) in &spec.team_by_directorate {
                 if !team_exists(team) {
