@@ -74,13 +74,15 @@ fn phrases_of(scan: &Scan<'_>, signals: &[Signal]) -> Vec<String> {
 fn decide_kind(scan: &Scan<'_>, quotes_history: bool, text_length: usize, policy: &Policy, evidence: &mut Vec<Evidence>) -> (Kind, f32) {
     let features = kind_features(scan, quotes_history, text_length);
     let cues_found = Signal::ALL.iter().any(|signal| !matches!(signal, Signal::FirstPerson | Signal::Negation) && scan.has(*signal));
-    let prediction = policy.kind_model.predict(&features);
-    if !cues_found && prediction.probability < 0.5 {
-        // Nothing recognisable and no clear lean: treat it as a complaint so no clock is missed.
-        note(evidence, "kind", "no recognisable cue: treated as a complaint so its deadlines run, for review", Vec::new());
-        return (Kind::Complaint, prediction.probability.min(0.3));
-    }
-    let rule = match prediction.kind {
+    let prediction = match policy.kind_model.predict(&features) {
+        Some(prediction) if cues_found || prediction.probability >= 0.5 => prediction,
+        other => {
+            // Nothing recognisable and no clear lean (or no model): a complaint, so no clock is missed.
+            note(evidence, "kind", "no recognisable cue: treated as a complaint so its deadlines run, for review", Vec::new());
+            return (Kind::Complaint, other.map_or(0.3, |p| p.probability.min(0.3)));
+        }
+    };
+    let rule = match prediction.label {
         Kind::Complaint => "dissatisfaction with a service or with what the council did or did not do",
         Kind::Compliment => "thanks or praise of people, outweighing any dissatisfaction",
         Kind::Comment => "a view on a policy or a service as a whole, or a suggestion",
@@ -103,7 +105,7 @@ fn decide_kind(scan: &Scan<'_>, quotes_history: bool, text_length: usize, policy
         }
     }
     note(evidence, "kind", rule, found);
-    (prediction.kind, prediction.probability)
+    (prediction.label, prediction.probability)
 }
 
 /// The kind model's inputs: every signal's score, plus combined scores that encode the policy's
@@ -245,17 +247,75 @@ fn decide_area(submission: &Submission, policy: &Policy, scan: &Scan<'_>, eviden
     }
 }
 
+/// The procedure: the policy's rules, then, where the council has a trained procedure model and the form
+/// did not name a service area, the model (which sees the rules' answer among its features).
 fn decide_procedure(kind: Kind, scan: &Scan<'_>, policy: &Policy, area: Option<&str>, form_area: bool, evidence: &mut Vec<Evidence>) -> Option<Procedure> {
-    use Signal::*;
     if !kind.is_feedback() {
         return None;
     }
+    let (ruled, rule, found) = rule_procedure(kind, scan, policy, area, form_area);
+    let learned = if form_area || !policy.procedure_model.is_trained() {
+        None
+    } else {
+        policy.procedure_model.predict(&procedure_features(scan, policy, kind, ruled))
+    };
+    match learned {
+        Some(prediction) if prediction.label != ruled => {
+            let mut phrases = Vec::new();
+            for feature in prediction.top_features.iter().take(4) {
+                let from_area = feature.strip_prefix("area:").map(|a| scan.area_phrases(a)).unwrap_or_default();
+                for phrase in from_area.into_iter().chain(phrases_of(scan, feature_signals(feature))) {
+                    if !phrases.contains(&phrase) {
+                        phrases.push(phrase);
+                    }
+                }
+            }
+            note(evidence, "procedure", "the service words and signals, weighed as in the labelled corpus, point to this procedure", phrases);
+            Some(prediction.label)
+        }
+        _ => {
+            note(evidence, "procedure", rule, found);
+            Some(ruled)
+        }
+    }
+}
+
+/// The procedure model's inputs: each service area's score, each signal's score, the kind, and the
+/// procedure the rules chose.
+pub fn procedure_features(scan: &Scan<'_>, policy: &Policy, kind: Kind, ruled: Procedure) -> Vec<f32> {
+    let areas = policy.document.service_areas.keys().map(|area| scan.area_score(area).min(12.0));
+    let signals = Signal::ALL.iter().map(|signal| scan.score(*signal).min(12.0));
+    let kinds = [Kind::Complaint, Kind::Comment, Kind::Compliment].into_iter().map(|k| if k == kind { 1.0 } else { 0.0 });
+    let rules = Procedure::ALL.iter().map(|p| if *p == ruled { 1.0 } else { 0.0 });
+    areas.chain(signals).chain(kinds).chain(rules).collect()
+}
+
+/// The procedure model's inputs for a submission of a known kind (for training the procedure model).
+pub fn procedure_features_of(submission: &Submission, policy: &Policy, kind: Kind) -> Vec<f32> {
+    let prepared = prepare(submission.subject.as_deref(), &submission.text);
+    let scan = policy.lexicon.scan(&prepared.normalised);
+    let area = decide_area(submission, policy, &scan, &mut Vec::new());
+    let form_area = submission.form.service_area.is_some();
+    let (ruled, _, _) = rule_procedure(kind, &scan, policy, area.as_deref(), form_area);
+    procedure_features(&scan, policy, kind, ruled)
+}
+
+/// The procedure model's feature names for a policy document.
+pub fn procedure_feature_names(document: &crate::policy::PolicyDocument) -> Vec<String> {
+    let areas = document.service_areas.keys().map(|area| format!("area:{area}"));
+    let signals = Signal::ALL.iter().map(crate::policy::snake);
+    let kinds = ["kind:complaint", "kind:comment", "kind:compliment"].into_iter().map(str::to_owned);
+    let rules = Procedure::ALL.iter().map(|p| format!("rule:{}", crate::policy::snake(p)));
+    areas.chain(signals).chain(kinds).chain(rules).collect()
+}
+
+/// The procedure by the policy's rules, with the rule and the phrases behind it.
+fn rule_procedure(kind: Kind, scan: &Scan<'_>, policy: &Policy, area: Option<&str>, form_area: bool) -> (Procedure, &'static str, Vec<String>) {
+    use Signal::*;
     let s = |signal| scan.score(signal);
     let complaint = kind == Kind::Complaint;
-    let decided = |procedure, rule: &str, found: Vec<String>, evidence: &mut Vec<Evidence>| {
-        note(evidence, "procedure", rule, found);
-        Some(procedure)
-    };
+    let decided = |procedure, rule: &'static str, found: Vec<String>, _: ()| (procedure, rule, found);
+    let evidence = ();
     // An information-rights complaint needs the request or the personal data in view, not only words
     // like "withheld" or "redacted".
     let information_context = scan.has(FoiRequest) || scan.has(SarRequest) || matches!(area, Some("information_requests" | "data_protection"));

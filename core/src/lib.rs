@@ -15,9 +15,9 @@
 pub mod calendar;
 pub mod classify;
 pub mod deadlines;
-pub mod kind_model;
 pub mod lexicon;
 pub mod lifecycle;
+pub mod linear;
 pub mod model;
 pub mod policy;
 pub mod text;

@@ -7,13 +7,14 @@ use chrono::{NaiveDate, NaiveTime};
 use serde::{Deserialize, Serialize};
 
 use crate::calendar::WorkingCalendar;
-use crate::kind_model::KindModel;
+use crate::linear::{KindModel, ProcedureModel};
 use crate::lexicon::{Lexicon, LexiconSource};
 use crate::model::{Caution, ClockStart, Contact, Directorate, Exclusion, Kind, Period, Procedure};
 
 const KENT_POLICY: &str = include_str!("../policy/kent.toml");
 const ENGLISH_CUES: &str = include_str!("../policy/cues-en.toml");
 const ENGLISH_KIND_MODEL: &str = include_str!("../policy/kind-model-en.toml");
+const KENT_PROCEDURE_MODEL: &str = include_str!("../policy/kent-procedure-model.toml");
 
 /// One problem found in a policy file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -201,31 +202,35 @@ pub struct Policy {
     pub lexicon: Lexicon,
     /// The working-day calendar, with the council's closure days.
     pub calendar: WorkingCalendar,
-    /// The learned weights that turn cue signals into a kind.
+    /// The learned weights that turn cue signals into a kind (English, any council).
     pub kind_model: KindModel,
+    /// The learned weights that pick a procedure from the council's service areas and the signals; a
+    /// council's own policy has none until trained on its corpus, and its rules decide alone.
+    pub procedure_model: ProcedureModel,
 }
 
 impl Policy {
-    /// Kent County Council's policy, embedded.
+    /// Kent County Council's policy, embedded, with its trained models.
     pub fn kent() -> Policy {
         // INVARIANT: the embedded files are validated by the `kent_policy_loads` test, so this cannot fail
         // in a tested build.
         #[expect(clippy::expect_used, reason = "embedded data, validated by a test")]
-        Policy::load(KENT_POLICY, ENGLISH_CUES).expect("the embedded Kent policy is valid")
+        Policy::load_with_models(KENT_POLICY, ENGLISH_CUES, Some(ENGLISH_KIND_MODEL), Some(KENT_PROCEDURE_MODEL))
+            .expect("the embedded Kent policy is valid")
     }
 
     /// Loads a policy file and a cue file, checking every reference between them.
     pub fn load(policy_toml: &str, cues_toml: &str) -> Result<Policy, PolicyError> {
-        Policy::load_with_kind_model(policy_toml, cues_toml, Some(ENGLISH_KIND_MODEL))
+        Policy::load_with_models(policy_toml, cues_toml, Some(ENGLISH_KIND_MODEL), None)
     }
 
-    /// Kent's policy with an untrained kind model: what the kind model's trainer computes features with
-    /// (so a stale model never stops its own retraining).
+    /// Kent's policy with untrained models: what the trainer computes features with (so a stale model
+    /// never stops its own retraining).
     pub fn kent_untrained() -> Result<Policy, PolicyError> {
-        Policy::load_with_kind_model(KENT_POLICY, ENGLISH_CUES, None)
+        Policy::load_with_models(KENT_POLICY, ENGLISH_CUES, None, None)
     }
 
-    fn load_with_kind_model(policy_toml: &str, cues_toml: &str, kind_model: Option<&str>) -> Result<Policy, PolicyError> {
+    fn load_with_models(policy_toml: &str, cues_toml: &str, kind_model: Option<&str>, procedure_model: Option<&str>) -> Result<Policy, PolicyError> {
         let document: PolicyDocument = toml::from_str(policy_toml)
             .map_err(|err| PolicyError::Syntax { file: "policy".into(), message: err.to_string() })?;
         let cues: LexiconSource = toml::from_str(cues_toml)
@@ -236,25 +241,26 @@ impl Policy {
             Some(source) => toml::from_str(source).map_err(|err| PolicyError::Syntax { file: "kind model".into(), message: err.to_string() })?,
             None => KindModel::untrained(),
         };
+        let procedure_model: ProcedureModel = match procedure_model {
+            Some(source) => toml::from_str(source).map_err(|err| PolicyError::Syntax { file: "procedure model".into(), message: err.to_string() })?,
+            None => ProcedureModel::untrained(),
+        };
         for message in kind_model.problems(&crate::classify::kind_feature_names()) {
             problems.push(PolicyProblem { field: "kind model".into(), message });
+        }
+        for message in procedure_model.problems(&crate::classify::procedure_feature_names(&document)) {
+            problems.push(PolicyProblem { field: "procedure model".into(), message });
         }
         if !problems.is_empty() {
             return Err(PolicyError::Invalid(problems));
         }
         let calendar = WorkingCalendar::england_and_wales().with_closures(document.calendar.closure_days.iter().copied());
-        Ok(Policy { document, lexicon, calendar, kind_model })
+        Ok(Policy { document, lexicon, calendar, kind_model, procedure_model })
     }
 
     /// Loads a council's policy file with the embedded English cues.
     pub fn load_with_default_cues(policy_toml: &str) -> Result<Policy, PolicyError> {
         Policy::load(policy_toml, ENGLISH_CUES)
-    }
-
-    /// Replaces the kind model (used when training a new one).
-    pub fn with_kind_model(mut self, kind_model: KindModel) -> Policy {
-        self.kind_model = kind_model;
-        self
     }
 
     /// The embedded Kent policy file, as a starting point for another council's.

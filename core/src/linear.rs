@@ -1,40 +1,64 @@
-//! The kind model: multinomial logistic regression over the classifier's features, trained from the
-//! labelled corpus by `cargo run -p feedback-core --example train_kind_model` and embedded as data.
-//! Deterministic: full-batch gradient descent from zero weights, a fixed number of steps.
+//! The learned models (kind, procedure): multinomial logistic regression over the classifier's
+//! features, trained from the labelled corpus by `cargo run -p feedback-core --example train_models` and
+//! embedded as data. Deterministic: full-batch gradient descent from zero weights, a fixed number of steps.
 
 use std::collections::BTreeMap;
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::model::Kind;
+use crate::model::{Kind, Procedure};
 
-/// Trained weights, as stored in `kind-model-en.toml`.
+/// A label a linear model can predict.
+pub trait Label: Copy + Ord + Serialize + DeserializeOwned + std::fmt::Debug + 'static {
+    /// Every value, in a fixed order.
+    fn all() -> &'static [Self];
+}
+
+impl Label for Kind {
+    fn all() -> &'static [Kind] {
+        &Kind::ALL
+    }
+}
+
+impl Label for Procedure {
+    fn all() -> &'static [Procedure] {
+        &Procedure::ALL
+    }
+}
+
+/// The kind model.
+pub type KindModel = LinearModel<Kind>;
+/// The procedure model.
+pub type ProcedureModel = LinearModel<Procedure>;
+
+/// Trained weights, as stored in `kind-model-en.toml` and `procedure-model-en.toml`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct KindModel {
+#[serde(deny_unknown_fields, bound = "L: Label")]
+pub struct LinearModel<L: Label> {
     /// Feature names, in the order the engine computes them; empty for an untrained model.
     pub features: Vec<String>,
     /// Per-feature scale the inputs are divided by (the training standard deviation).
     pub scale: Vec<f32>,
     /// Per kind: one weight per feature, then the bias last.
-    pub weights: BTreeMap<Kind, Vec<f32>>,
+    pub weights: BTreeMap<L, Vec<f32>>,
 }
 
 /// A prediction with its explanation.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Prediction {
-    /// The most probable kind.
-    pub kind: Kind,
+pub struct Prediction<L> {
+    /// The most probable label.
+    pub label: L,
     /// Its probability.
     pub probability: f32,
     /// Features that pushed hardest towards it, strongest first.
     pub top_features: Vec<String>,
 }
 
-impl KindModel {
-    /// A model with no weights: every kind equally likely, so the engine falls back to a complaint.
-    pub fn untrained() -> KindModel {
-        KindModel { features: Vec::new(), scale: Vec::new(), weights: BTreeMap::new() }
+impl<L: Label> LinearModel<L> {
+    /// A model with no weights: every label equally likely.
+    pub fn untrained() -> LinearModel<L> {
+        LinearModel { features: Vec::new(), scale: Vec::new(), weights: BTreeMap::new() }
     }
 
     /// Problems with the model for an engine computing `expected` features.
@@ -44,7 +68,7 @@ impl KindModel {
         }
         let mut problems = Vec::new();
         if self.features != expected {
-            problems.push("the model was trained for other features: retrain it with the train_kind_model example".to_string());
+            problems.push("the model was trained for other features: retrain it with the train_models example".to_string());
         }
         if self.scale.len() != self.features.len() {
             problems.push(format!("`scale` has {} values for {} features", self.scale.len(), self.features.len()));
@@ -57,9 +81,15 @@ impl KindModel {
         problems
     }
 
-    fn scores(&self, features: &[f32]) -> Vec<(Kind, f32)> {
-        Kind::ALL
+    /// Whether the model has weights.
+    pub fn is_trained(&self) -> bool {
+        !self.features.is_empty()
+    }
+
+    fn scores(&self, features: &[f32], allowed: impl Fn(L) -> bool) -> Vec<(L, f32)> {
+        L::all()
             .iter()
+            .filter(|label| allowed(**label))
             .map(|kind| {
                 let score = self.weights.get(kind).map_or(0.0, |w| {
                     let bias = w.last().copied().unwrap_or(0.0);
@@ -70,26 +100,35 @@ impl KindModel {
             .collect()
     }
 
-    /// The most probable kind for these features.
-    pub fn predict(&self, features: &[f32]) -> Prediction {
-        let scores = self.scores(features);
+    /// The most probable label for these features.
+    pub fn predict(&self, features: &[f32]) -> Option<Prediction<L>> {
+        self.predict_among(features, |_| true)
+    }
+
+    /// The most probable label among those `allowed`.
+    pub fn predict_among(&self, features: &[f32], allowed: impl Fn(L) -> bool) -> Option<Prediction<L>> {
+        let scores = self.scores(features, allowed);
         let probabilities = softmax(&scores.iter().map(|(_, s)| *s).collect::<Vec<_>>());
         let (best, probability) = scores
             .iter()
             .zip(&probabilities)
-            .fold((Kind::Complaint, f32::MIN), |(k, p), ((kind, _), q)| if *q > p { (*kind, *q) } else { (k, p) });
+            .fold(None, |best: Option<(L, f32)>, ((label, _), q)| match best {
+                Some((_, p)) if p >= *q => best,
+                _ => Some((*label, *q)),
+            })?;
         let mut contributions: Vec<(f32, &String)> = match self.weights.get(&best) {
             Some(w) => self.features.iter().zip(w).zip(features).zip(&self.scale).map(|(((name, w), x), s)| (w * x / s, name)).collect(),
             None => Vec::new(),
         };
         contributions.sort_by(|a, b| b.0.total_cmp(&a.0));
         let top_features = contributions.into_iter().filter(|(c, _)| *c > 0.0).map(|(_, n)| n.clone()).collect();
-        Prediction { kind: best, probability, top_features }
+        Some(Prediction { label: best, probability, top_features })
     }
 
     /// Trains on (features, kind) examples: softmax regression with L2 penalty `l2`, `steps` full-batch
     /// gradient steps at rate `rate`. The same examples always give the same weights.
-    pub fn train(names: &[String], examples: &[(Vec<f32>, Kind)], steps: usize, rate: f32, l2: f32) -> KindModel {
+    pub fn train(names: &[String], examples: &[(Vec<f32>, L)], steps: usize, rate: f32, l2: f32) -> LinearModel<L> {
+        let labels = L::all();
         let n_features = names.len();
         let count = examples.len().max(1) as f32;
         // Scale each feature by its standard deviation so one learning rate suits all.
@@ -101,17 +140,17 @@ impl KindModel {
                 if variance > 1e-6 { variance.sqrt() } else { 1.0 }
             })
             .collect();
-        let mut weights: Vec<Vec<f32>> = vec![vec![0.0; n_features + 1]; Kind::ALL.len()];
+        let mut weights: Vec<Vec<f32>> = vec![vec![0.0; n_features + 1]; labels.len()];
         let scaled: Vec<(Vec<f32>, usize)> = examples
             .iter()
             .map(|(x, kind)| {
                 let mut row: Vec<f32> = x.iter().zip(&scale).map(|(v, s)| v / s).collect();
                 row.push(1.0);
-                (row, Kind::ALL.iter().position(|k| k == kind).unwrap_or(0))
+                (row, labels.iter().position(|k| k == kind).unwrap_or(0))
             })
             .collect();
         for _ in 0..steps {
-            let mut gradient = vec![vec![0.0f32; n_features + 1]; Kind::ALL.len()];
+            let mut gradient = vec![vec![0.0f32; n_features + 1]; labels.len()];
             for (row, label) in &scaled {
                 let scores: Vec<f32> = weights.iter().map(|w| w.iter().zip(row).map(|(a, b)| a * b).sum()).collect();
                 let probabilities = softmax(&scores);
@@ -130,8 +169,8 @@ impl KindModel {
                 }
             }
         }
-        let weights = Kind::ALL.iter().copied().zip(weights).collect();
-        KindModel { features: names.to_vec(), scale, weights }
+        let weights = labels.iter().copied().zip(weights).collect();
+        LinearModel { features: names.to_vec(), scale, weights }
     }
 }
 
