@@ -417,7 +417,9 @@ fn decide_exclusions(
         }
         _ => {}
     }
-    if kind != Kind::Complaint {
+    // The time limit and the alternative routes are about complaints; a claim can still be the subject of
+    // proceedings or an earlier decision.
+    if !matches!(kind, Kind::Complaint | Kind::DamagesClaim) {
         return exclusions;
     }
     if submission.form.legal_action_started == Some(true) {
@@ -433,6 +435,9 @@ fn decide_exclusions(
     }
     if scan.has(OmbudsmanDecided) || (decided && scan.has(OmbudsmanMention)) {
         add(Exclusion::DecidedByOmbudsman, "the Ombudsman has already decided it", phrases_of(scan, &[OmbudsmanDecided, OmbudsmanMention, DecisionMade]), evidence);
+    }
+    if kind != Kind::Complaint {
+        return exclusions;
     }
     // Disputing the refusal itself (not how an appeal was run) has an appeal panel or the SEND tribunal.
     let refusal = scan.has(RefusalDecision) || scan.has(AppealDispute);
@@ -479,8 +484,8 @@ fn decide_cautions(kind: Kind, procedure: Option<Procedure>, submission: &Submis
     cautions
 }
 
-/// The earliest moment the text says the person knew of the issue ("two years ago", "back in 2023",
-/// "since March 2024"), with the words it read.
+/// The earliest moment the text says the person knew of the issue ("two and a half years ago", "back in
+/// the spring of 2024", "since early last year"), with the words it read.
 fn aware_from_text(normalised: &str, received: NaiveDate) -> Option<(NaiveDate, String)> {
     // Only a span ("ago", "year", "month") or a year ("2023") can say when; most messages have neither.
     let mentions_time = [" ago ", " year", " month", " 19", " 20"].iter().any(|cue| normalised.contains(cue));
@@ -488,52 +493,70 @@ fn aware_from_text(normalised: &str, received: NaiveDate) -> Option<(NaiveDate, 
         return None;
     }
     let words: Vec<&str> = normalised.split(' ').filter(|w| !w.is_empty()).collect();
+    let at = |i: usize| words.get(i).copied().unwrap_or("");
+    let phrase = |from: usize, to: usize| words.get(from..=to.min(words.len().saturating_sub(1))).map(|w| w.join(" ")).unwrap_or_default();
     let mut earliest: Option<(NaiveDate, String)> = None;
-    let mut consider = |date: NaiveDate, phrase: String| {
+    let mut consider = |date: NaiveDate, found: String| {
         if date <= received && earliest.as_ref().is_none_or(|(d, _)| date < *d) {
-            earliest = Some((date, phrase));
+            earliest = Some((date, found));
         }
     };
     for (i, word) in words.iter().enumerate() {
-        let next = words.get(i + 1).copied().unwrap_or("");
-        let after = words.get(i + 2).copied().unwrap_or("");
-        let before = if i > 0 { words.get(i - 1).copied().unwrap_or("") } else { "" };
-        // "<n> years ago", "<n> months ago", "over a year ago", "for two years".
-        if let Some(n) = number(word) {
-            // "three years ago", "over a year ago"; not "for the last three years" (a period asked about).
-            let ago_or_for = after == "ago";
-            // "over a year" and "more than a year" are longer than the span they name.
-            let beyond = u32::from(matches!(before, "over" | "than"));
-            let months = match next {
-                "year" | "years" => Some(12 * n + beyond),
-                "month" | "months" => Some(n + beyond),
-                _ => None,
-            };
-            if let (true, Some(months)) = (ago_or_for, months) {
-                consider(received - Months::new(months), format!("{before} {word} {next} {after}").trim().to_string());
+        // "<n> [and a half] years|months ago", "over a year ago": the unit and the number a few words before "ago".
+        if *word == "ago" {
+            let start = i.saturating_sub(6);
+            if let Some(unit_at) = (start..i).rev().find(|&k| matches!(at(k), "year" | "years" | "month" | "months")) {
+                let per_unit = if at(unit_at).starts_with("year") { 12 } else { 1 };
+                let half = (start..unit_at).any(|k| at(k) == "half");
+                let beyond = (start..unit_at).any(|k| matches!(at(k), "over" | "than"));
+                // The "a" of "and a half" is not the number.
+                let count = (start..unit_at).rev().find_map(|k| if at(k) == "a" && at(k + 1) == "half" { None } else { number(at(k)) });
+                if let Some(n) = count {
+                    let months = n * per_unit + if half { per_unit / 2 } else { 0 } + u32::from(beyond);
+                    consider(received - Months::new(months), phrase(start, i));
+                }
             }
         }
-        // "since 2023", "back in 2023", "in March 2023", "March 2023".
+        // "since 2023", "back in the spring of 2024", "since March 2024", "in the autumn of 2023".
         if let Some(year) = year(word)
             && year < received.year()
         {
-            let month = month(before);
-            // "since 2023", "back in 2023", "since March 2024", "in March 2023"; a bare "in 2021" or "from
-            // 2022" often dates something else (a request's period, a placement).
-            let two_before = if i > 1 { words.get(i - 2).copied().unwrap_or("") } else { "" };
-            let introduced = matches!(before, "since")
-                || (before == "in" && two_before == "back")
-                || (month.is_some() && matches!(two_before, "since" | "in" | "back"));
-            if introduced {
-                let date = NaiveDate::from_ymd_opt(year, month.unwrap_or(12), 1);
-                if let Some(date) = date {
-                    // A month alone may have run to its end; a bare year to its last month.
-                    consider(date, format!("{before} {word}"));
+            let start = i.saturating_sub(5);
+            let window = start..i;
+            let anchored = window.clone().any(|k| matches!(at(k), "since" | "back"))
+                || (window.clone().any(|k| at(k) == "in") && window.clone().any(|k| month(at(k)).is_some() || season(at(k)).is_some()));
+            if anchored {
+                let month = window.clone().rev().find_map(|k| month(at(k)).or_else(|| season(at(k)))).unwrap_or(12);
+                if let Some(date) = NaiveDate::from_ymd_opt(year, month, 1) {
+                    consider(date, phrase(start, i));
+                }
+            }
+        }
+        // "since early last year", "back in the summer last year".
+        if *word == "year" && i > 0 && at(i - 1) == "last" {
+            let start = i.saturating_sub(5);
+            if (start..i).any(|k| matches!(at(k), "since" | "back")) {
+                let month = (start..i).rev().find_map(|k| season(at(k))).unwrap_or(12);
+                if let Some(date) = NaiveDate::from_ymd_opt(received.year() - 1, month, 1) {
+                    consider(date, phrase(start, i));
                 }
             }
         }
     }
     earliest
+}
+
+/// The month a season or part of a year starts in, for dating ("the spring of 2024" is March).
+fn season(word: &str) -> Option<u32> {
+    match word {
+        "early" | "beginning" | "start" => Some(2),
+        "spring" => Some(3),
+        "summer" => Some(6),
+        "autumn" | "fall" => Some(9),
+        "late" | "end" => Some(11),
+        "winter" => Some(12),
+        _ => None,
+    }
 }
 
 fn number(word: &str) -> Option<u32> {
@@ -564,4 +587,28 @@ fn year(word: &str) -> Option<i32> {
 fn month(word: &str) -> Option<u32> {
     const MONTHS: [&str; 12] = ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"];
     MONTHS.iter().position(|m| *m == word || (word.len() == 3 && m.starts_with(word) && word != "may")).and_then(|i| u32::try_from(i + 1).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn aware(text: &str) -> Option<NaiveDate> {
+        let received = NaiveDate::from_ymd_opt(2026, 4, 15).unwrap();
+        aware_from_text(&crate::text::normalise(text), received).map(|(date, _)| date)
+    }
+
+    #[test]
+    fn spans_and_dates_in_the_text_say_when_the_person_became_aware() {
+        let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day);
+        assert_eq!(aware("It started two and a half years ago."), d(2023, 10, 15));
+        assert_eq!(aware("over a year ago"), d(2025, 3, 15));
+        assert_eq!(aware("back in the spring of 2024 I paid"), d(2024, 3, 1));
+        assert_eq!(aware("since March 2024"), d(2024, 3, 1));
+        assert_eq!(aware("I've been asking since early last year"), d(2025, 2, 1));
+        assert_eq!(aware("eight months ago"), d(2025, 8, 15));
+        // A period asked about, or a bare year, is not when the person became aware.
+        assert_eq!(aware("the number of potholes for the last three years"), None);
+        assert_eq!(aware("We adopted in 2021 and it was fine"), None);
+    }
 }
