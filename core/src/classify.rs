@@ -184,7 +184,7 @@ pub const COMBINED_FEATURES: [&str; 17] = [
 
 /// Every kind feature's name, in order.
 pub fn kind_feature_names() -> Vec<String> {
-    Signal::ALL.iter().map(crate::policy::snake).chain(COMBINED_FEATURES.iter().map(|s| (*s).to_string())).collect()
+    Signal::ALL.iter().map(|s| s.name().to_string()).chain(COMBINED_FEATURES.iter().map(|s| (*s).to_string())).collect()
 }
 
 /// The signals whose phrases explain a feature, for evidence.
@@ -199,7 +199,7 @@ fn feature_signals(feature: &str) -> &'static [Signal] {
         "information_complaint" => &[InfoDissatisfaction, DataBreach],
         "claim_without_grounds" | "claim_with_grounds" => &[PaymentRequest, DamageLoss],
         "staff_employment_not_as_resident" => &[StaffEmployment],
-        name => Signal::ALL.iter().position(|s| crate::policy::snake(s) == name).and_then(|i| Signal::ALL.get(i..=i)).unwrap_or(&[]),
+        name => Signal::ALL.iter().position(|s| s.name() == name).and_then(|i| Signal::ALL.get(i..=i)).unwrap_or(&[]),
     }
 }
 
@@ -257,7 +257,7 @@ fn decide_procedure(kind: Kind, scan: &Scan<'_>, policy: &Policy, area: Option<&
     let learned = if form_area || !policy.procedure_model.is_trained() {
         None
     } else {
-        policy.procedure_model.predict(&procedure_features(scan, policy, kind, ruled))
+        policy.procedure_model.predict(&procedure_features(scan, kind, ruled))
     };
     match learned {
         Some(prediction) if prediction.label != ruled => {
@@ -282,8 +282,9 @@ fn decide_procedure(kind: Kind, scan: &Scan<'_>, policy: &Policy, area: Option<&
 
 /// The procedure model's inputs: each service area's score, each signal's score, the kind, and the
 /// procedure the rules chose.
-pub fn procedure_features(scan: &Scan<'_>, policy: &Policy, kind: Kind, ruled: Procedure) -> Vec<f32> {
-    let areas = policy.document.service_areas.keys().map(|area| scan.area_score(area).min(12.0));
+pub fn procedure_features(scan: &Scan<'_>, kind: Kind, ruled: Procedure) -> Vec<f32> {
+    // INVARIANT: the scan's areas are the policy's service areas in the same (BTreeMap) order.
+    let areas = scan.area_scores().iter().map(|score| score.min(12.0));
     let signals = Signal::ALL.iter().map(|signal| scan.score(*signal).min(12.0));
     let kinds = [Kind::Complaint, Kind::Comment, Kind::Compliment].into_iter().map(|k| if k == kind { 1.0 } else { 0.0 });
     let rules = Procedure::ALL.iter().map(|p| if *p == ruled { 1.0 } else { 0.0 });
@@ -297,13 +298,13 @@ pub fn procedure_features_of(submission: &Submission, policy: &Policy, kind: Kin
     let area = decide_area(submission, policy, &scan, &mut Vec::new());
     let form_area = submission.form.service_area.is_some();
     let (ruled, _, _) = rule_procedure(kind, &scan, policy, area.as_deref(), form_area);
-    procedure_features(&scan, policy, kind, ruled)
+    procedure_features(&scan, kind, ruled)
 }
 
 /// The procedure model's feature names for a policy document.
 pub fn procedure_feature_names(document: &crate::policy::PolicyDocument) -> Vec<String> {
     let areas = document.service_areas.keys().map(|area| format!("area:{area}"));
-    let signals = Signal::ALL.iter().map(crate::policy::snake);
+    let signals = Signal::ALL.iter().map(|s| s.name().to_string());
     let kinds = ["kind:complaint", "kind:comment", "kind:compliment"].into_iter().map(str::to_owned);
     let rules = Procedure::ALL.iter().map(|p| format!("rule:{}", crate::policy::snake(p)));
     areas.chain(signals).chain(kinds).chain(rules).collect()
@@ -487,12 +488,43 @@ fn decide_cautions(kind: Kind, procedure: Option<Procedure>, submission: &Submis
 /// The earliest moment the text says the person knew of the issue ("two and a half years ago", "back in
 /// the spring of 2024", "since early last year"), with the words it read.
 fn aware_from_text(normalised: &str, received: NaiveDate) -> Option<(NaiveDate, String)> {
-    // Only a span ("ago", "year", "month") or a year ("2023") can say when; most messages have neither.
-    let mentions_time = [" ago ", " year", " month", " 19", " 20"].iter().any(|cue| normalised.contains(cue));
-    if !mentions_time {
-        return None;
+    // Only the few words before an anchor ("ago", "last year", a year such as "2023") can say when, so
+    // only those windows are read, not the whole message.
+    // One pass over the word starts: " ago ", " last year ", or a year such as " 2023 ".
+    let bytes = normalised.as_bytes();
+    let mut anchors: Vec<usize> = Vec::new();
+    for (i, _) in bytes.iter().enumerate().filter(|(_, b)| **b == b' ') {
+        let rest = bytes.get(i + 1..).unwrap_or(&[]);
+        let year_like = rest.len() > 4
+            && matches!(rest.get(..2), Some(b"19" | b"20"))
+            && rest.get(2..4).is_some_and(|d| d.iter().all(u8::is_ascii_digit))
+            && rest.get(4) == Some(&b' ');
+        if year_like || rest.starts_with(b"ago ") || rest.starts_with(b"last year ") {
+            anchors.push(i);
+        }
     }
-    let words: Vec<&str> = normalised.split(' ').filter(|w| !w.is_empty()).collect();
+    let mut earliest: Option<(NaiveDate, String)> = None;
+    for anchor in anchors {
+        let mut from = anchor.saturating_sub(60);
+        while !normalised.is_char_boundary(from) {
+            from -= 1;
+        }
+        let mut to = (anchor + 12).min(normalised.len());
+        while !normalised.is_char_boundary(to) {
+            to += 1;
+        }
+        let words: Vec<&str> = normalised.get(from..to).unwrap_or("").split(' ').filter(|w| !w.is_empty()).collect();
+        if let Some(found) = aware_in_words(&words, received)
+            && earliest.as_ref().is_none_or(|(d, _)| found.0 < *d)
+        {
+            earliest = Some(found);
+        }
+    }
+    earliest
+}
+
+/// The earliest awareness date that a run of words states.
+fn aware_in_words(words: &[&str], received: NaiveDate) -> Option<(NaiveDate, String)> {
     let at = |i: usize| words.get(i).copied().unwrap_or("");
     let phrase = |from: usize, to: usize| words.get(from..=to.min(words.len().saturating_sub(1))).map(|w| w.join(" ")).unwrap_or_default();
     let mut earliest: Option<(NaiveDate, String)> = None;

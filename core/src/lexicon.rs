@@ -67,6 +67,63 @@ pub enum Signal {
 }
 
 impl Signal {
+    /// The signal's name, as in the cue file.
+    pub fn name(self) -> &'static str {
+        match self {
+            Signal::ComplaintIntent => "complaint_intent",
+            Signal::NotComplaint => "not_complaint",
+            Signal::Dissatisfaction => "dissatisfaction",
+            Signal::PriorContact => "prior_contact",
+            Signal::Delay => "delay",
+            Signal::StaffConduct => "staff_conduct",
+            Signal::ServiceFailure => "service_failure",
+            Signal::Praise => "praise",
+            Signal::Sarcasm => "sarcasm",
+            Signal::Courtesy => "courtesy",
+            Signal::PolicyLevel => "policy_level",
+            Signal::Suggestion => "suggestion",
+            Signal::GeneralAudience => "general_audience",
+            Signal::ReportIntent => "report_intent",
+            Signal::FaultCondition => "fault_condition",
+            Signal::ServiceRequest => "service_request",
+            Signal::FoiRequest => "foi_request",
+            Signal::SarRequest => "sar_request",
+            Signal::InfoDissatisfaction => "info_dissatisfaction",
+            Signal::DataBreach => "data_breach",
+            Signal::PaymentRequest => "payment_request",
+            Signal::DamageLoss => "damage_loss",
+            Signal::StaffEmployment => "staff_employment",
+            Signal::AsResident => "as_resident",
+            Signal::LegalStarted => "legal_started",
+            Signal::LegalThreat => "legal_threat",
+            Signal::CourtDecided => "court_decided",
+            Signal::OmbudsmanDecided => "ombudsman_decided",
+            Signal::OmbudsmanMention => "ombudsman_mention",
+            Signal::CourtMention => "court_mention",
+            Signal::DecisionMade => "decision_made",
+            Signal::AppealRoute => "appeal_route",
+            Signal::AppealDispute => "appeal_dispute",
+            Signal::RefusalDecision => "refusal_decision",
+            Signal::Safeguarding => "safeguarding",
+            Signal::VulnerablePerson => "vulnerable_person",
+            Signal::OnBehalfExplicit => "on_behalf_explicit",
+            Signal::Relative => "relative",
+            Signal::AlternativeFormat => "alternative_format",
+            Signal::RequestVerb => "request_verb",
+            Signal::FluencyComplaint => "fluency_complaint",
+            Signal::FluencyIllegitimate => "fluency_illegitimate",
+            Signal::CouncillorSubject => "councillor_subject",
+            Signal::CouncillorHelper => "councillor_helper",
+            Signal::GovernorWriter => "governor_writer",
+            Signal::ChildrensStatutoryCriteria => "childrens_statutory_criteria",
+            Signal::Escalation => "escalation",
+            Signal::Negation => "negation",
+            Signal::FirstPerson => "first_person",
+            Signal::PersonPraised => "person_praised",
+            Signal::PersonalStake => "personal_stake",
+        }
+    }
+
     /// Every signal, in declaration order.
     pub const ALL: [Signal; SIGNALS] = [Signal::ComplaintIntent, Signal::NotComplaint, Signal::Dissatisfaction, Signal::PriorContact, Signal::Delay, Signal::StaffConduct, Signal::ServiceFailure, Signal::Praise, Signal::Sarcasm, Signal::Courtesy, Signal::PolicyLevel, Signal::Suggestion, Signal::GeneralAudience, Signal::ReportIntent, Signal::FaultCondition, Signal::ServiceRequest, Signal::FoiRequest, Signal::SarRequest, Signal::InfoDissatisfaction, Signal::DataBreach, Signal::PaymentRequest, Signal::DamageLoss, Signal::StaffEmployment, Signal::AsResident, Signal::LegalStarted, Signal::LegalThreat, Signal::CourtDecided, Signal::OmbudsmanDecided, Signal::OmbudsmanMention, Signal::CourtMention, Signal::DecisionMade, Signal::AppealRoute, Signal::AppealDispute, Signal::RefusalDecision, Signal::Safeguarding, Signal::VulnerablePerson, Signal::OnBehalfExplicit, Signal::Relative, Signal::AlternativeFormat, Signal::RequestVerb, Signal::FluencyComplaint, Signal::FluencyIllegitimate, Signal::CouncillorSubject, Signal::CouncillorHelper, Signal::GovernorWriter, Signal::ChildrensStatutoryCriteria, Signal::Escalation, Signal::Negation, Signal::FirstPerson, Signal::PersonPraised, Signal::PersonalStake];
 }
@@ -129,6 +186,8 @@ struct PatternMeta {
     weight: f32,
     overrides: Vec<Signal>,
     phrase: String,
+    /// Whether a longer pattern that can cancel this one contains it; only then is a match checked.
+    coverable: bool,
 }
 
 /// The compiled cues.
@@ -157,8 +216,16 @@ pub struct Hit<'a> {
 /// Every cue found in a message, by signal and by area.
 #[derive(Debug, Clone, Default)]
 pub struct Scan<'a> {
-    signals: Vec<Vec<Hit<'a>>>,
-    areas: Vec<(&'a str, Vec<Hit<'a>>)>,
+    /// Every hit, grouped by slot: signals first (in `Signal` order), then areas (in policy order).
+    hits: Vec<Hit<'a>>,
+    /// Where each slot's hits start in `hits`; one more entry than there are slots.
+    starts: Vec<usize>,
+    /// The area names, in policy order.
+    area_names: &'a [String],
+    /// Each signal's score, computed once.
+    signal_scores: Vec<f32>,
+    /// Each area's score, in the policy's order, computed once.
+    area_scores: Vec<f32>,
 }
 
 impl Lexicon {
@@ -174,7 +241,7 @@ impl Lexicon {
             }
             // A leading space always, a trailing one unless the phrase ends in `*`: whole words only.
             let pattern = if prefix { words.trim_end().to_string() } else { words };
-            patterns.push((pattern, PatternMeta { slot, weight, overrides: overrides.to_vec(), phrase: phrase.to_string() }));
+            patterns.push((pattern, PatternMeta { slot, weight, overrides: overrides.to_vec(), phrase: phrase.to_string(), coverable: false }));
         };
         for (index, group) in source.cues.iter().enumerate() {
             for phrase in &group.phrases {
@@ -212,60 +279,128 @@ impl Lexicon {
                 None
             }
         };
-        Lexicon { automaton, patterns: distinct.into_values().collect(), longest, areas: names }
+        let texts: Vec<String> = distinct.keys().cloned().collect();
+        let mut patterns: Vec<Vec<PatternMeta>> = distinct.into_values().collect();
+        if let Some(automaton) = &automaton {
+            mark_coverable(automaton, &texts, &mut patterns);
+        }
+        Lexicon { automaton, patterns, longest, areas: names }
     }
 
     /// Finds every cue in normalised text. A match inside a longer match of the same signal, or inside a
     /// match whose group overrides its signal, does not count.
     pub fn scan<'a>(&'a self, normalised: &str) -> Scan<'a> {
         let mut found: Vec<(usize, usize, &PatternMeta)> = Vec::new();
-        for m in self.automaton.iter().flat_map(|automaton| automaton.find_overlapping_iter(normalised)) {
-            for meta in self.patterns.get(m.pattern().as_usize()).into_iter().flatten() {
-                found.push((m.start(), m.end(), meta));
+        if let Some(automaton) = &self.automaton {
+            for m in automaton.find_overlapping_iter(normalised) {
+                if let Some(metas) = self.patterns.get(m.pattern().as_usize()) {
+                    found.extend(metas.iter().map(|meta| (m.start(), m.end(), meta)));
+                }
             }
         }
-        let mut scan = Scan { signals: vec![Vec::new(); SIGNALS], areas: self.areas.iter().map(|a| (a.as_str(), Vec::new())).collect() };
-        // Sorted by start, a match's containers start at most `longest` bytes before it: only those
-        // neighbours are checked, which keeps the scan linear in the number of matches.
-        found.sort_unstable_by_key(|(start, end, _)| (*start, std::cmp::Reverse(*end)));
+        // The automaton reports matches in order of their end, so a match's containers (which end no
+        // earlier and at most `longest` bytes later) are its near neighbours: only those are checked,
+        // and only for cues that a longer pattern can cancel.
         let longest = self.longest;
+        let mut kept: Vec<(usize, Hit<'a>)> = Vec::with_capacity(found.len());
         for (index, (start, end, meta)) in found.iter().enumerate() {
-            let window = found.get(..index).unwrap_or(&[]).iter().rev().take_while(|(s, _, _)| s + longest >= *start);
-            let later_same_start = found.get(index + 1..).unwrap_or(&[]).iter().take_while(|(s, _, _)| s == start);
-            let covered = window.chain(later_same_start).any(|(s, e, other)| {
+            let same_end_before = found.get(..index).unwrap_or(&[]).iter().rev().take_while(|(_, e, _)| e == end);
+            let after = found.get(index + 1..).unwrap_or(&[]).iter().take_while(|(_, e, _)| *e <= end + longest);
+            let covered = meta.coverable && same_end_before.chain(after).any(|(s, e, other)| {
                 let contains = s <= start && e >= end && (e - s) > (end - start);
                 contains && (other.slot == meta.slot || matches!(meta.slot, Slot::Signal(sig) if other.overrides.contains(&sig)))
             });
             if covered {
                 continue;
             }
-            let hit = Hit { phrase: meta.phrase.as_str(), weight: meta.weight, at: *start };
-            match meta.slot {
-                Slot::Signal(signal) => {
-                    if let Some(list) = scan.signals.get_mut(signal as usize) {
-                        list.push(hit);
-                    }
+            let slot = match meta.slot {
+                Slot::Signal(signal) => signal as usize,
+                Slot::Area(index) => SIGNALS + index,
+            };
+            kept.push((slot, Hit { phrase: meta.phrase.as_str(), weight: meta.weight, at: *start }));
+        }
+        // Group by slot with a counting sort, keeping each slot's hits in text order.
+        let slots = SIGNALS + self.areas.len();
+        let mut starts = vec![0usize; slots + 1];
+        for (slot, _) in &kept {
+            if let Some(count) = starts.get_mut(slot + 1) {
+                *count += 1;
+            }
+        }
+        for slot in 0..slots {
+            let before = starts.get(slot).copied().unwrap_or(0);
+            if let Some(next) = starts.get_mut(slot + 1) {
+                *next += before;
+            }
+        }
+        let mut cursor = starts.clone();
+        let mut grouped: Vec<Option<Hit<'a>>> = vec![None; kept.len()];
+        for (slot, hit) in kept {
+            if let Some(position) = cursor.get_mut(slot) {
+                if let Some(place) = grouped.get_mut(*position) {
+                    *place = Some(hit);
                 }
-                Slot::Area(index) => {
-                    if let Some((_, list)) = scan.areas.get_mut(index) {
-                        list.push(hit);
-                    }
+                *position += 1;
+            }
+        }
+        let mut scan = Scan {
+            hits: grouped.into_iter().flatten().collect(),
+            starts,
+            area_names: &self.areas,
+            signal_scores: Vec::new(),
+            area_scores: Vec::new(),
+        };
+        scan.signal_scores = (0..SIGNALS).map(|slot| distinct_weight(scan.slot_hits(slot))).collect();
+        scan.area_scores = (0..scan.area_names.len()).map(|area| distinct_weight(scan.slot_hits(SIGNALS + area))).collect();
+        scan
+    }
+}
+
+/// Marks each cue whose pattern lies inside a longer pattern of the same slot, or of a group that
+/// overrides its signal: the only matches the scan must check for containment. The automaton finds the
+/// patterns inside each pattern, so this is one pass over the pattern texts.
+fn mark_coverable(automaton: &AhoCorasick, texts: &[String], patterns: &mut [Vec<PatternMeta>]) {
+    let mut coverable: Vec<(usize, usize)> = Vec::new();
+    for (outer, text) in texts.iter().enumerate() {
+        for inner in automaton.find_overlapping_iter(text.as_str()).map(|m| m.pattern().as_usize()).filter(|inner| *inner != outer) {
+            let (Some(outer_metas), Some(inner_metas)) = (patterns.get(outer), patterns.get(inner)) else { continue };
+            for (position, meta) in inner_metas.iter().enumerate() {
+                let cancels = outer_metas.iter().any(|o| o.slot == meta.slot || matches!(meta.slot, Slot::Signal(sig) if o.overrides.contains(&sig)));
+                if cancels {
+                    coverable.push((inner, position));
                 }
             }
         }
-        scan
+    }
+    for (inner, position) in coverable {
+        if let Some(meta) = patterns.get_mut(inner).and_then(|metas| metas.get_mut(position)) {
+            meta.coverable = true;
+        }
     }
 }
 
 impl<'a> Scan<'a> {
     /// The hits for one signal.
+    fn slot_hits(&self, slot: usize) -> &[Hit<'a>] {
+        match (self.starts.get(slot), self.starts.get(slot + 1)) {
+            (Some(from), Some(to)) => self.hits.get(*from..*to).unwrap_or(&[]),
+            _ => &[],
+        }
+    }
+
+    /// The hits for one signal.
     pub fn hits(&self, signal: Signal) -> &[Hit<'a>] {
-        self.signals.get(signal as usize).map_or(&[], Vec::as_slice)
+        self.slot_hits(signal as usize)
     }
 
     /// The summed weight of a signal's hits, each distinct phrase counted once.
     pub fn score(&self, signal: Signal) -> f32 {
-        distinct_weight(self.hits(signal))
+        self.signal_scores.get(signal as usize).copied().unwrap_or(0.0)
+    }
+
+    /// Every area's score, in the policy's order of service areas.
+    pub fn area_scores(&self) -> &[f32] {
+        &self.area_scores
     }
 
     /// How many times a signal's phrases occur, repeats included.
@@ -286,10 +421,9 @@ impl<'a> Scan<'a> {
     /// The service area with the highest score (ties to the first by name), if any cue matched.
     pub fn best_area(&self) -> Option<(&'a str, f32)> {
         let mut best: Option<(&'a str, f32)> = None;
-        for (area, hits) in self.areas.iter().filter(|(_, hits)| !hits.is_empty()) {
-            let score = distinct_weight(hits);
-            if best.is_none_or(|(_, top)| score > top) {
-                best = Some((area, score));
+        for (area, score) in self.area_names.iter().zip(&self.area_scores).filter(|(_, score)| **score > 0.0) {
+            if best.is_none_or(|(_, top)| *score > top) {
+                best = Some((area.as_str(), *score));
             }
         }
         best
@@ -297,12 +431,12 @@ impl<'a> Scan<'a> {
 
     /// The distinct phrases found for one area, for evidence.
     pub fn area_phrases(&self, area: &str) -> Vec<String> {
-        self.areas.iter().find(|(name, _)| *name == area).map_or_else(Vec::new, |(_, hits)| distinct_phrases(hits))
+        self.area_names.iter().position(|name| name == area).map_or_else(Vec::new, |index| distinct_phrases(self.slot_hits(SIGNALS + index)))
     }
 
     /// The score of one area.
     pub fn area_score(&self, area: &str) -> f32 {
-        self.areas.iter().find(|(name, _)| *name == area).map_or(0.0, |(_, hits)| distinct_weight(hits))
+        self.area_names.iter().position(|name| name == area).and_then(|index| self.area_scores.get(index)).copied().unwrap_or(0.0)
     }
 }
 

@@ -44,6 +44,9 @@ pub struct LinearModel<L: Label> {
     pub weights: BTreeMap<L, Vec<f32>>,
 }
 
+/// How many of the strongest features a prediction names.
+const TOP_FEATURES: usize = 6;
+
 /// A prediction with its explanation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Prediction<L> {
@@ -116,12 +119,13 @@ impl<L: Label> LinearModel<L> {
                 Some((_, p)) if p >= *q => best,
                 _ => Some((*label, *q)),
             })?;
+        // The features that pushed hardest towards the winner; only the top few names are cloned.
         let mut contributions: Vec<(f32, &String)> = match self.weights.get(&best) {
-            Some(w) => self.features.iter().zip(w).zip(features).zip(&self.scale).map(|(((name, w), x), s)| (w * x / s, name)).collect(),
+            Some(w) => self.features.iter().zip(w).zip(features).zip(&self.scale).map(|(((name, w), x), s)| (w * x / s, name)).filter(|(c, _)| *c > 0.0).collect(),
             None => Vec::new(),
         };
-        contributions.sort_by(|a, b| b.0.total_cmp(&a.0));
-        let top_features = contributions.into_iter().filter(|(c, _)| *c > 0.0).map(|(_, n)| n.clone()).collect();
+        contributions.sort_unstable_by(|a, b| b.0.total_cmp(&a.0));
+        let top_features = contributions.into_iter().take(TOP_FEATURES).map(|(_, n)| n.clone()).collect();
         Some(Prediction { label: best, probability, top_features })
     }
 

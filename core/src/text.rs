@@ -38,43 +38,81 @@ pub fn prepare(subject: Option<&str>, body: &str) -> Prepared {
     Prepared { normalised: normalise(&own), quotes_history }
 }
 
+const SEPARATOR: u8 = 0;
+const DROPPED: u8 = 1;
+const AMPERSAND: u8 = 2;
+
+/// What each ASCII byte becomes: a letter or digit its lowercase self, an apostrophe or backtick
+/// dropped (so `don't` and `dont` match alike), `&` the word "and", anything else a word break.
+#[expect(clippy::indexing_slicing, reason = "const evaluation over indices below 128: out of range fails the build")]
+const ASCII_CLASS: [u8; 128] = {
+    let mut table = [SEPARATOR; 128];
+    let mut byte = 0;
+    while byte < 128 {
+        let b = byte as u8;
+        if b.is_ascii_alphanumeric() {
+            table[byte] = b.to_ascii_lowercase();
+        }
+        byte += 1;
+    }
+    table[b'\'' as usize] = DROPPED;
+    table[b'`' as usize] = DROPPED;
+    table[b'&' as usize] = AMPERSAND;
+    table
+};
+
 /// Folds text for matching: lowercase, apostrophes dropped (`don't` -> `dont`), `&` as `and`, every other
 /// non-alphanumeric character a word break, with single spaces and a space at each end.
 pub fn normalise(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push(' ');
+    let mut out: Vec<u8> = Vec::with_capacity(text.len() + 2);
+    out.push(b' ');
     let mut pending_space = false;
-    for ch in text.chars() {
-        if ch.is_ascii_alphanumeric() {
+    let bytes = text.as_bytes();
+    let mut index = 0;
+    while let Some(&byte) = bytes.get(index) {
+        if byte.is_ascii() {
+            // The common case, a byte at a time through the class table.
+            index += 1;
+            match ASCII_CLASS.get(usize::from(byte)).copied().unwrap_or(SEPARATOR) {
+                SEPARATOR => pending_space |= out.len() > 1,
+                DROPPED => {}
+                AMPERSAND => {
+                    out.extend_from_slice(b" and");
+                    pending_space = true;
+                }
+                lower => {
+                    if pending_space {
+                        out.push(b' ');
+                        pending_space = false;
+                    }
+                    out.push(lower);
+                }
+            }
+            continue;
+        }
+        let Some(ch) = text.get(index..).and_then(|rest| rest.chars().next()) else { break };
+        index += ch.len_utf8();
+        if ch.is_alphanumeric() {
             if pending_space {
-                out.push(' ');
+                out.push(b' ');
                 pending_space = false;
             }
-            out.push(ch.to_ascii_lowercase());
-        } else if ch.is_ascii() && !matches!(ch, '\'' | '`' | '&') {
-            if out.len() > 1 {
-                pending_space = true;
+            for lower in ch.to_lowercase() {
+                let mut buffer = [0u8; 4];
+                out.extend_from_slice(lower.encode_utf8(&mut buffer).as_bytes());
             }
-        } else if ch.is_alphanumeric() {
-            if pending_space {
-                out.push(' ');
-                pending_space = false;
-            }
-            out.extend(ch.to_lowercase());
-        } else if matches!(ch, '\'' | '’' | '‘' | '`') {
-            // Dropped inside a word so `don't` and `dont` match alike.
-        } else if ch == '&' {
-            out.push_str(" and");
-            pending_space = true;
+        } else if matches!(ch, '’' | '‘') {
+            // Typographic apostrophes, dropped like plain ones.
         } else if ch == '£' {
-            out.push_str(" £");
+            out.extend_from_slice(" £".as_bytes());
             pending_space = false;
         } else if out.len() > 1 {
             pending_space = true;
         }
     }
-    out.push(' ');
-    out
+    out.push(b' ');
+    // Only whole ASCII bytes and whole encoded characters were written.
+    String::from_utf8(out).unwrap_or_else(|err| String::from_utf8_lossy(err.as_bytes()).into_owned())
 }
 
 fn strip_reply_prefixes(subject: &str) -> &str {
