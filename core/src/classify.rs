@@ -425,8 +425,8 @@ fn decide_exclusions(
     }
     if submission.form.legal_action_started == Some(true) {
         add(Exclusion::LegalProceedingsStarted, "the form says legal action has started", vec!["legal_action_started = true".into()], evidence);
-    } else if scan.has(LegalStarted) {
-        add(Exclusion::LegalProceedingsStarted, "legal proceedings have started (a threat alone would not exclude it)", phrases_of(scan, &[LegalStarted]), evidence);
+    } else if scan.has(LegalStarted) || (scan.has(LegalWord) && scan.has(StartedVerb) && !scan.has(LegalThreat) && !scan.has(DecisionMade)) {
+        add(Exclusion::LegalProceedingsStarted, "legal proceedings have started (a threat alone would not exclude it)", phrases_of(scan, &[LegalStarted, LegalWord, StartedVerb]), evidence);
     }
     // "The Ombudsman ... issued its final decision", "struck out by the judge": a court, tribunal or the
     // Ombudsman named beside a decision already made.

@@ -38,6 +38,8 @@ pub enum Signal {
     StaffEmployment,
     AsResident,
     LegalStarted,
+    LegalWord,
+    StartedVerb,
     LegalThreat,
     CourtDecided,
     OmbudsmanDecided,
@@ -95,6 +97,8 @@ impl Signal {
             Signal::StaffEmployment => "staff_employment",
             Signal::AsResident => "as_resident",
             Signal::LegalStarted => "legal_started",
+            Signal::LegalWord => "legal_word",
+            Signal::StartedVerb => "started_verb",
             Signal::LegalThreat => "legal_threat",
             Signal::CourtDecided => "court_decided",
             Signal::OmbudsmanDecided => "ombudsman_decided",
@@ -125,7 +129,7 @@ impl Signal {
     }
 
     /// Every signal, in declaration order.
-    pub const ALL: [Signal; SIGNALS] = [Signal::ComplaintIntent, Signal::NotComplaint, Signal::Dissatisfaction, Signal::PriorContact, Signal::Delay, Signal::StaffConduct, Signal::ServiceFailure, Signal::Praise, Signal::Sarcasm, Signal::Courtesy, Signal::PolicyLevel, Signal::Suggestion, Signal::GeneralAudience, Signal::ReportIntent, Signal::FaultCondition, Signal::ServiceRequest, Signal::FoiRequest, Signal::SarRequest, Signal::InfoDissatisfaction, Signal::DataBreach, Signal::PaymentRequest, Signal::DamageLoss, Signal::StaffEmployment, Signal::AsResident, Signal::LegalStarted, Signal::LegalThreat, Signal::CourtDecided, Signal::OmbudsmanDecided, Signal::OmbudsmanMention, Signal::CourtMention, Signal::DecisionMade, Signal::AppealRoute, Signal::AppealDispute, Signal::RefusalDecision, Signal::Safeguarding, Signal::VulnerablePerson, Signal::OnBehalfExplicit, Signal::Relative, Signal::AlternativeFormat, Signal::RequestVerb, Signal::FluencyComplaint, Signal::FluencyIllegitimate, Signal::CouncillorSubject, Signal::CouncillorHelper, Signal::GovernorWriter, Signal::ChildrensStatutoryCriteria, Signal::Escalation, Signal::Negation, Signal::FirstPerson, Signal::PersonPraised, Signal::PersonalStake];
+    pub const ALL: [Signal; SIGNALS] = [Signal::ComplaintIntent, Signal::NotComplaint, Signal::Dissatisfaction, Signal::PriorContact, Signal::Delay, Signal::StaffConduct, Signal::ServiceFailure, Signal::Praise, Signal::Sarcasm, Signal::Courtesy, Signal::PolicyLevel, Signal::Suggestion, Signal::GeneralAudience, Signal::ReportIntent, Signal::FaultCondition, Signal::ServiceRequest, Signal::FoiRequest, Signal::SarRequest, Signal::InfoDissatisfaction, Signal::DataBreach, Signal::PaymentRequest, Signal::DamageLoss, Signal::StaffEmployment, Signal::AsResident, Signal::LegalStarted, Signal::LegalWord, Signal::StartedVerb, Signal::LegalThreat, Signal::CourtDecided, Signal::OmbudsmanDecided, Signal::OmbudsmanMention, Signal::CourtMention, Signal::DecisionMade, Signal::AppealRoute, Signal::AppealDispute, Signal::RefusalDecision, Signal::Safeguarding, Signal::VulnerablePerson, Signal::OnBehalfExplicit, Signal::Relative, Signal::AlternativeFormat, Signal::RequestVerb, Signal::FluencyComplaint, Signal::FluencyIllegitimate, Signal::CouncillorSubject, Signal::CouncillorHelper, Signal::GovernorWriter, Signal::ChildrensStatutoryCriteria, Signal::Escalation, Signal::Negation, Signal::FirstPerson, Signal::PersonPraised, Signal::PersonalStake];
 }
 
 /// Number of signals.
