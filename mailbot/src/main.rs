@@ -1,20 +1,28 @@
 //! mailbot: Feedback Desk's mail daemon and admin command line.
 //!
-//! This first cut carries the commands that need no mail server: `classify` (JSON lines in, assessments
-//! out), `evaluate` (accuracy on the labelled corpus) and `check-policy` (validate a council's policy
-//! file).
+//! Commands that need no mail server: `classify` (JSON lines in, assessments out), `evaluate` (accuracy on
+//! the labelled corpus), `check-policy` (validate a council's policy file) and `check-config` (validate a
+//! daemon config). The daemon: `run CONFIG [--once]` watches the configured mailboxes; `reconcile CONFIG`
+//! re-ingests processed messages the store lacks.
 
 mod classify;
 mod evaluate;
 
-use std::io::{BufRead, Write};
-use std::path::PathBuf;
+use std::collections::BTreeSet;
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context;
 use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
 use feedback_core::Policy;
+use mailbot::config::{Checks, Config, ProcessedAction};
+use mailbot::daemon::{self, Mode};
+use mailbot::ingest::{IngestSettings, Ingestor};
+use mailbot::store::Store;
+use tokio_util::sync::CancellationToken;
 
 #[derive(Parser)]
 #[command(name = "mailbot", version, about = "Feedback Desk: the council's feedback mail daemon and admin tools")]
@@ -51,6 +59,33 @@ enum Command {
     CheckPolicy {
         /// The policy file.
         file: PathBuf,
+    },
+    /// Validate a daemon config file (and the secrets and CA files it names) and list every problem.
+    CheckConfig {
+        /// The config file (see examples/mailbot.toml).
+        file: PathBuf,
+    },
+    /// Watch the configured mailboxes and turn every email into a case (until Ctrl-C or SIGTERM).
+    Run {
+        /// The config file.
+        config: PathBuf,
+        /// Ingest what is there now, then exit.
+        #[arg(long)]
+        once: bool,
+    },
+    /// Re-ingest processed (flagged or moved) messages that the store lacks, then exit.
+    Reconcile {
+        /// The config file.
+        config: PathBuf,
+    },
+    /// Benchmark yardstick: a bare `UID FETCH 1:* (BODY.PEEK[])` of a configured mailbox's folder.
+    #[command(hide = true)]
+    BareFetch {
+        /// The config file.
+        config: PathBuf,
+        /// The mailbox name (default: the first).
+        #[arg(long)]
+        mailbox: Option<String>,
     },
 }
 
@@ -110,5 +145,94 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("{}: valid", file.display());
             Ok(ExitCode::SUCCESS)
         }
+        Command::CheckConfig { file } => {
+            let policy = load_policy(cli.policy.as_ref())?;
+            match Config::load(&file, Some(&service_areas(&policy)), Checks::Environment) {
+                Ok(config) => {
+                    println!("{}: valid, {} mailbox{}", file.display(), config.mailboxes.len(), if config.mailboxes.len() == 1 { "" } else { "es" });
+                    for mailbox in &config.mailboxes {
+                        let processed = match mailbox.processed {
+                            ProcessedAction::Flag => format!("flag {}", mailbox.keyword),
+                            ProcessedAction::Move => format!("move to {}", mailbox.move_to.as_deref().unwrap_or("?")),
+                        };
+                        println!(
+                            "  {}: {}:{} ({}), user {}, {}, folder {}, {}, route hint {}",
+                            mailbox.name,
+                            mailbox.host,
+                            mailbox.port(),
+                            mailbox.tls,
+                            mailbox.user,
+                            mailbot::imap::describe_auth(mailbox),
+                            mailbox.folder,
+                            processed,
+                            mailbox.route_hint.as_deref().unwrap_or("none"),
+                        );
+                    }
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(problems) => {
+                    eprintln!("{problems}");
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
+        Command::Run { config, once } => daemon(cli.policy.as_ref(), &config, if once { Mode::Once } else { Mode::Run }),
+        Command::Reconcile { config } => daemon(cli.policy.as_ref(), &config, Mode::Reconcile),
+        Command::BareFetch { config, mailbox } => {
+            let config = Config::load(&config, None, Checks::Environment)?;
+            let chosen = match &mailbox {
+                None => config.mailboxes.first(),
+                Some(name) => config.mailboxes.iter().find(|m| &m.name == name),
+            }
+            .context("no such mailbox in the config")?;
+            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
+            let (count, bytes, elapsed) = runtime.block_on(mailbot::imap::bare_fetch(chosen, Duration::from_secs(config.timeout_secs)))?;
+            println!("{count} messages, {bytes} bytes in {:.3} s", elapsed.as_secs_f64());
+            Ok(ExitCode::SUCCESS)
+        }
     }
+}
+
+/// The route hints a mailbox may give: service area ids and the policy's mailbox hint names.
+fn service_areas(policy: &Policy) -> BTreeSet<String> {
+    policy.document.service_areas.keys().chain(policy.document.mailbox_hints.keys()).cloned().collect()
+}
+
+fn init_logging() {
+    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // async-imap traces every command and response, LOGIN's password and message bodies included: never
+    // let those through, whatever RUST_LOG says.
+    if let Ok(directive) = "async_imap=debug".parse() {
+        filter = filter.add_directive(directive);
+    }
+    // A second init (tests calling twice) is harmless: ignore it.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn daemon(policy: Option<&PathBuf>, config_path: &Path, mode: Mode) -> anyhow::Result<ExitCode> {
+    init_logging();
+    let policy = load_policy(policy)?;
+    let config = Config::load(config_path, Some(&service_areas(&policy)), Checks::Environment).map_err(|problems| anyhow::anyhow!("{problems}\nrefusing to start: fix the config (`mailbot check-config` lists the problems)"))?;
+    let store = Store::open(&config.store).with_context(|| format!("opening the store {}", config.store.display()))?;
+    let settings = IngestSettings {
+        reference_prefix: config.reference_prefix.clone(),
+        max_message_bytes: config.max_message_bytes,
+        max_attachment_bytes_kept: config.max_attachment_bytes_kept,
+    };
+    let ingestor = Ingestor::new(store, policy, settings);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
+    let tally = runtime.block_on(async {
+        let cancel = CancellationToken::new();
+        daemon::cancel_on_signals(cancel.clone())?;
+        daemon::run(config, ingestor, mode, cancel).await
+    })?;
+    if mode != Mode::Run {
+        // Not println!: a closed stdout must not turn a finished run into a panic.
+        let _ = writeln!(std::io::stdout(), "{tally}");
+    }
+    Ok(ExitCode::SUCCESS)
 }

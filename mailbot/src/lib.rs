@@ -1,0 +1,19 @@
+//! mailbot's library: everything the daemon and its tests share.
+//!
+//! - [`parse`]: raw RFC 5322 bytes to a [`parse::ParsedMessage`] with mail-parser, panics caught.
+//! - [`store`]: the only door to stored cases (sled today; a database server later).
+//! - [`ingest`]: a batch of fetched messages to cases, replies, escalations, duplicates or quarantine,
+//!   made durable by one flush.
+//! - [`config`]: the daemon's TOML configuration, validated with every problem listed.
+//! - [`imap`]: one IMAP session of one mailbox: connect, log in, fetch, mark, IDLE.
+//! - [`daemon`]: one task per mailbox, reconnection with backoff, shutdown, `--once` and reconcile.
+//!
+//! Feature flags: none.
+#![warn(missing_docs)]
+
+pub mod ingest;
+pub mod parse;
+pub mod store;
+pub mod config;
+pub mod daemon;
+pub mod imap;

@@ -1,0 +1,859 @@
+//! The case store: every read and write of cases, messages, the outbox, quarantine and mailbox cursors
+//! goes through [`Store`], so that another backend (PostgreSQL, for a council running several mailbot
+//! instances) can replace sled without touching the ingestion loop.
+//!
+//! The interface is deliberately narrow and backend-neutral: whole records in and out, each write that
+//! must be atomic a single method (a case with its first message and its outbox entry; a message added
+//! to a case with the lifecycle event it carries; a whole ingestion batch, [`Store::write_batch`]), and
+//! duplicate detection inside those same transactions, so two tasks racing on one message cannot make
+//! two cases. A database server would implement the same methods with one SQL transaction each.
+//!
+//! Durability: with sled, a write is durable only once [`Store::flush`] returns. Callers batch writes
+//! and flush once per batch.
+//!
+//! Layout (sled trees): `meta` (schema version, counters), `cases` (reference -> case JSON),
+//! `messages` (`<reference>/<n>` -> message JSON), `blobs` (kept attachment contents, quarantined raw
+//! messages), `message_ids` (`<Message-ID>\0<content hash>` -> message key), `uids`
+//! (`<mailbox>\0<uidvalidity><uid>` -> locator), `outbox` (reference -> entry JSON), `quarantine`
+//! (id -> record JSON), `cursors` (mailbox -> uidvalidity, last uid).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use chrono::{DateTime, FixedOffset, NaiveDate};
+use feedback_core::{Assessment, CaseState, Event, Policy, TransitionError};
+use serde::{Deserialize, Serialize};
+use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
+use sled::{Transactional, Tree};
+
+use crate::parse::{AttachmentInfo, HeaderField, Mailbox};
+
+/// The schema this build writes. Bump it with every incompatible change to the layout or the records,
+/// and teach [`Store::open`] to migrate the older one.
+pub const SCHEMA_VERSION: u32 = 1;
+
+const SCHEMA_KEY: &[u8] = b"schema_version";
+const QUARANTINE_COUNTER: &[u8] = b"counter/quarantine";
+
+/// Errors of opening a store that a caller may want to tell apart.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// The store was written by a newer mailbot.
+    #[error(
+        "the store at `{path}` has schema version {found}, newer than version {supported} that this mailbot understands: run a newer mailbot, or restore a backup made by this one"
+    )]
+    NewerSchema {
+        /// The store's directory.
+        path: String,
+        /// The version found.
+        found: u32,
+        /// The newest version this build knows.
+        supported: u32,
+    },
+    /// The version record is unreadable.
+    #[error("the store at `{path}` has an unreadable schema version record: it is damaged or not a mailbot store")]
+    BadSchemaRecord {
+        /// The store's directory.
+        path: String,
+    },
+}
+
+/// Where an IMAP message came from: its identity within one mailbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageSource {
+    /// The mailbox (configuration name or folder).
+    pub mailbox: String,
+    /// The folder's UIDVALIDITY when the message was fetched.
+    pub uidvalidity: u32,
+    /// The message's UID.
+    pub uid: u32,
+}
+
+/// Where a stored message ended up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type")]
+pub enum Locator {
+    /// In a case.
+    Message {
+        /// The case reference.
+        case: String,
+        /// The message key, `<reference>/<n>`.
+        key: String,
+    },
+    /// In quarantine.
+    Quarantine {
+        /// The quarantine id.
+        id: String,
+    },
+}
+
+impl Locator {
+    /// The case reference or quarantine id.
+    pub fn id(&self) -> &str {
+        match self {
+            Locator::Message { case, .. } => case,
+            Locator::Quarantine { id } => id,
+        }
+    }
+
+    /// Whether the message is in quarantine.
+    pub fn is_quarantine(&self) -> bool {
+        matches!(self, Locator::Quarantine { .. })
+    }
+}
+
+/// The result of a write that first checks for a duplicate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stored {
+    /// Written now.
+    New(Locator),
+    /// Already stored (same mailbox, UIDVALIDITY and UID, or same Message-ID and content): nothing new
+    /// was written except, for a copy in another mailbox, the note that this UID is known too.
+    Known(Locator),
+}
+
+impl Stored {
+    /// Where the message is.
+    pub fn locator(&self) -> &Locator {
+        match self {
+            Stored::New(locator) | Stored::Known(locator) => locator,
+        }
+    }
+}
+
+/// One message as stored with its case.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MessageRecord {
+    /// `<reference>/<n>`; assigned by the store.
+    pub key: String,
+    /// The case reference; assigned by the store.
+    pub case: String,
+    /// The IMAP identity, if it came over IMAP.
+    pub source: Option<MessageSource>,
+    /// When the council received it (the server's internal date, else a plausible Date header).
+    pub received: Option<DateTime<FixedOffset>>,
+    /// The Message-ID, without angle brackets.
+    pub message_id: Option<String>,
+    /// In-Reply-To ids.
+    pub in_reply_to: Vec<String>,
+    /// References ids.
+    pub references: Vec<String>,
+    /// The decoded subject.
+    pub subject: Option<String>,
+    /// The sender.
+    pub from: Option<Mailbox>,
+    /// Reply-To.
+    pub reply_to: Option<Mailbox>,
+    /// To.
+    pub to: Vec<Mailbox>,
+    /// Cc.
+    pub cc: Vec<Mailbox>,
+    /// The Date header.
+    pub date: Option<DateTime<FixedOffset>>,
+    /// Every top-level header.
+    pub headers: Vec<HeaderField>,
+    /// The body as text.
+    pub text: String,
+    /// The body was HTML only, turned into text.
+    pub html_only: bool,
+    /// Attachments (contents kept separately, see [`Store::attachment`]).
+    pub attachments: Vec<AttachmentInfo>,
+    /// Why it looks machine-generated, if it does.
+    pub automatic: Option<String>,
+    /// The content hash used for duplicate detection.
+    pub content_hash: String,
+    /// Its size in bytes as fetched.
+    pub size: usize,
+    /// It asked for the case to be escalated.
+    pub escalation_requested: bool,
+}
+
+/// A message to store, with the contents of the attachments that are kept (by index).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewMessage {
+    /// The record; `key` and `case` are filled in by the store.
+    pub record: MessageRecord,
+    /// `(attachment index, content)` for each kept attachment.
+    pub kept: Vec<(usize, Vec<u8>)>,
+}
+
+/// Something that happened to a case.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    /// The day.
+    pub on: NaiveDate,
+    /// The lifecycle event applied, if one was.
+    pub event: Option<Event>,
+    /// The message it came with, if any.
+    pub message: Option<String>,
+    /// What happened, in words.
+    pub note: String,
+}
+
+/// A case.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseRecord {
+    /// The human-friendly reference, e.g. `KCC-2026-000123`.
+    pub reference: String,
+    /// The day it was opened (the day of receipt).
+    pub opened_on: NaiveDate,
+    /// When the first message was received, if known.
+    pub received: Option<DateTime<FixedOffset>>,
+    /// The mailbox it arrived in.
+    pub mailbox: String,
+    /// The first message's sender.
+    pub from: Option<Mailbox>,
+    /// The first message's subject.
+    pub subject: Option<String>,
+    /// The full assessment of the first message.
+    pub assessment: Assessment,
+    /// Where the case is in its procedure.
+    pub state: CaseState,
+    /// The keys of its messages, oldest first.
+    pub messages: Vec<String>,
+    /// What happened to it.
+    pub history: Vec<HistoryEntry>,
+}
+
+/// The state of an outbox entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "status")]
+pub enum OutboxStatus {
+    /// Waiting to be sent.
+    Pending,
+    /// Not to be sent (an automatic message, no address).
+    Suppressed {
+        /// Why.
+        reason: String,
+    },
+    /// Sent.
+    Sent {
+        /// When.
+        at: DateTime<FixedOffset>,
+        /// The acknowledgement's Message-ID.
+        message_id: Option<String>,
+    },
+}
+
+/// An acknowledgement to send for a new case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxEntry {
+    /// The case.
+    pub reference: String,
+    /// To whom.
+    pub recipient: Option<String>,
+    /// The Message-ID the acknowledgement replies to.
+    pub in_reply_to: Option<String>,
+    /// The day the entry was made.
+    pub created_on: NaiveDate,
+    /// Where it is.
+    pub status: OutboxStatus,
+}
+
+/// A new case with its first message and its outbox entry, written together.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewCase {
+    /// The reference prefix, e.g. `KCC`.
+    pub prefix: String,
+    /// The year in the reference (of receipt).
+    pub year: i32,
+    /// The day opened.
+    pub opened_on: NaiveDate,
+    /// When received.
+    pub received: Option<DateTime<FixedOffset>>,
+    /// The mailbox.
+    pub mailbox: String,
+    /// The assessment.
+    pub assessment: Assessment,
+    /// The initial lifecycle state.
+    pub state: CaseState,
+    /// The first message.
+    pub message: NewMessage,
+    /// The acknowledgement's recipient.
+    pub recipient: Option<String>,
+    /// The acknowledgement's initial status.
+    pub outbox_status: OutboxStatus,
+}
+
+/// The result of adding a message to a case.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Added {
+    /// Where the message is (an existing locator if it was a duplicate).
+    pub stored: Stored,
+    /// The lifecycle move it carried, if any: the new state, or why the lifecycle refused.
+    pub transition: Option<Result<CaseState, TransitionError>>,
+}
+
+/// A quarantined message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuarantineRecord {
+    /// `Q-00000001`; assigned by the store.
+    pub id: String,
+    /// The IMAP identity.
+    pub source: Option<MessageSource>,
+    /// When the server received it.
+    pub received: Option<DateTime<FixedOffset>>,
+    /// The day it was quarantined.
+    pub quarantined_on: NaiveDate,
+    /// Why.
+    pub reason: String,
+    /// Its size in bytes.
+    pub size: usize,
+}
+
+/// Where a mailbox's fetching has got to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cursor {
+    /// The folder's UIDVALIDITY.
+    pub uidvalidity: u32,
+    /// The highest UID processed.
+    pub last_uid: u32,
+}
+
+/// The case store (sled).
+#[derive(Debug, Clone)]
+pub struct Store {
+    path: PathBuf,
+    db: sled::Db,
+    meta: Tree,
+    cases: Tree,
+    messages: Tree,
+    blobs: Tree,
+    message_ids: Tree,
+    uids: Tree,
+    outbox: Tree,
+    quarantine: Tree,
+    cursors: Tree,
+}
+
+/// A transaction's failure: our own reason, or sled's.
+type TxResult<T> = Result<T, ConflictableTransactionError<anyhow::Error>>;
+
+fn abort<T>(err: anyhow::Error) -> TxResult<T> {
+    Err(ConflictableTransactionError::Abort(err))
+}
+
+fn tx_error(err: TransactionError<anyhow::Error>) -> anyhow::Error {
+    match err {
+        TransactionError::Abort(err) => err,
+        TransactionError::Storage(err) => anyhow::Error::new(err).context("writing to the case store"),
+    }
+}
+
+fn to_json<T: Serialize>(value: &T) -> TxResult<Vec<u8>> {
+    serde_json::to_vec(value).or_else(|err| abort(anyhow::Error::new(err).context("encoding a record")))
+}
+
+fn from_json<T: for<'de> Deserialize<'de>>(bytes: &[u8], what: &str) -> anyhow::Result<T> {
+    serde_json::from_slice(bytes).with_context(|| format!("decoding {what} from the case store"))
+}
+
+fn read_u64(bytes: Option<sled::IVec>) -> u64 {
+    bytes.and_then(|b| <[u8; 8]>::try_from(b.as_ref()).ok()).map_or(0, u64::from_be_bytes)
+}
+
+fn uid_key(mailbox: &str, uidvalidity: u32, uid: u32) -> Vec<u8> {
+    let mut key = Vec::with_capacity(mailbox.len() + 9);
+    key.extend_from_slice(mailbox.as_bytes());
+    key.push(0);
+    key.extend_from_slice(&uidvalidity.to_be_bytes());
+    key.extend_from_slice(&uid.to_be_bytes());
+    key
+}
+
+fn message_id_key(message_id: &str, hash: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(message_id.len() + hash.len() + 1);
+    key.extend_from_slice(message_id.as_bytes());
+    key.push(0);
+    key.extend_from_slice(hash.as_bytes());
+    key
+}
+
+fn message_key(reference: &str, index: usize) -> String {
+    format!("{reference}/{index:06}")
+}
+
+fn attachment_key(message_key: &str, index: usize) -> Vec<u8> {
+    format!("a/{message_key}/{index}").into_bytes()
+}
+
+fn raw_key(quarantine_id: &str) -> Vec<u8> {
+    format!("q/{quarantine_id}").into_bytes()
+}
+
+/// Whether a message is already stored: by its IMAP identity, then by Message-ID and content. A copy
+/// found only by Message-ID gets its own IMAP identity recorded, so the copy is known from then on.
+fn known_in(uids: &TransactionalTree, message_ids: &TransactionalTree, record: &MessageRecord) -> TxResult<Option<Locator>> {
+    if let Some(source) = &record.source
+        && let Some(found) = uids.get(uid_key(&source.mailbox, source.uidvalidity, source.uid))?
+    {
+        return from_json(&found, "a message locator").map(Some).or_else(abort);
+    }
+    let Some(message_id) = &record.message_id else { return Ok(None) };
+    let Some(key) = message_ids.get(message_id_key(message_id, &record.content_hash))? else { return Ok(None) };
+    let key = String::from_utf8_lossy(&key).into_owned();
+    let case = key.rsplit_once('/').map_or(key.as_str(), |(case, _)| case).to_string();
+    let locator = Locator::Message { case, key };
+    if let Some(source) = &record.source {
+        uids.insert(uid_key(&source.mailbox, source.uidvalidity, source.uid), to_json(&locator)?)?;
+    }
+    Ok(Some(locator))
+}
+
+/// Writes a message's record, attachments and indexes.
+fn put_message(
+    messages: &TransactionalTree,
+    blobs: &TransactionalTree,
+    message_ids: &TransactionalTree,
+    uids: &TransactionalTree,
+    message: &NewMessage,
+    case: &str,
+    key: &str,
+) -> TxResult<Locator> {
+    let mut record = message.record.clone();
+    record.key = key.to_string();
+    record.case = case.to_string();
+    messages.insert(key.as_bytes(), to_json(&record)?)?;
+    for (index, content) in &message.kept {
+        blobs.insert(attachment_key(key, *index), content.as_slice())?;
+    }
+    if let Some(message_id) = &record.message_id {
+        message_ids.insert(message_id_key(message_id, &record.content_hash), key.as_bytes())?;
+    }
+    let locator = Locator::Message { case: case.to_string(), key: key.to_string() };
+    if let Some(source) = &record.source {
+        uids.insert(uid_key(&source.mailbox, source.uidvalidity, source.uid), to_json(&locator)?)?;
+    }
+    Ok(locator)
+}
+
+fn check_prefix(prefix: &str) -> anyhow::Result<()> {
+    if prefix.is_empty() || !prefix.chars().all(|c| c.is_ascii_alphanumeric()) {
+        anyhow::bail!("the case reference prefix `{prefix}` must be letters and digits only");
+    }
+    Ok(())
+}
+
+/// One item of [`Store::write_batch`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum BatchItem {
+    /// A new case (or a duplicate of a stored message).
+    Case(Box<NewCase>),
+    /// A message for an existing case, or for a case an earlier item of the batch makes.
+    Reply {
+        /// Which case.
+        to: ReplyTarget,
+        /// The message.
+        message: Box<NewMessage>,
+        /// It asks for the case to be escalated.
+        escalate: bool,
+    },
+    /// A message for quarantine.
+    Quarantine {
+        /// The record (`id` assigned by the store).
+        record: QuarantineRecord,
+        /// The raw message.
+        raw: Vec<u8>,
+    },
+}
+
+/// The case a reply goes to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReplyTarget {
+    /// A stored case, by reference.
+    Case(String),
+    /// The case made (or joined) by an earlier item of the same batch, by index.
+    Item(usize),
+}
+
+/// What [`Store::write_batch`] did with one item.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BatchResult {
+    /// A [`BatchItem::Case`].
+    Case(Stored),
+    /// A [`BatchItem::Reply`].
+    Reply(Added),
+    /// A [`BatchItem::Quarantine`].
+    Quarantine(Stored),
+}
+
+/// Every tree inside one transaction.
+struct Tx<'t> {
+    meta: &'t TransactionalTree,
+    cases: &'t TransactionalTree,
+    messages: &'t TransactionalTree,
+    blobs: &'t TransactionalTree,
+    message_ids: &'t TransactionalTree,
+    uids: &'t TransactionalTree,
+    outbox: &'t TransactionalTree,
+    quarantine: &'t TransactionalTree,
+}
+
+impl Tx<'_> {
+    fn create_case(&self, new: &NewCase) -> TxResult<Stored> {
+        if let Some(locator) = known_in(self.uids, self.message_ids, &new.message.record)? {
+            return Ok(Stored::Known(locator));
+        }
+        let counter_key = format!("counter/case/{}/{}", new.prefix, new.year).into_bytes();
+        let number = read_u64(self.meta.get(&counter_key)?) + 1;
+        self.meta.insert(counter_key.as_slice(), &number.to_be_bytes())?;
+        let reference = format!("{}-{:04}-{:06}", new.prefix, new.year, number);
+        let key = message_key(&reference, 0);
+        let locator = put_message(self.messages, self.blobs, self.message_ids, self.uids, &new.message, &reference, &key)?;
+        let case = CaseRecord {
+            reference: reference.clone(),
+            opened_on: new.opened_on,
+            received: new.received,
+            mailbox: new.mailbox.clone(),
+            from: new.message.record.from.clone(),
+            subject: new.message.record.subject.clone(),
+            assessment: new.assessment.clone(),
+            state: new.state.clone(),
+            messages: vec![key.clone()],
+            history: vec![HistoryEntry { on: new.opened_on, event: None, message: Some(key), note: "case opened".into() }],
+        };
+        self.cases.insert(reference.as_bytes(), to_json(&case)?)?;
+        let entry = OutboxEntry {
+            reference: reference.clone(),
+            recipient: new.recipient.clone(),
+            in_reply_to: new.message.record.message_id.clone(),
+            created_on: new.opened_on,
+            status: new.outbox_status.clone(),
+        };
+        self.outbox.insert(reference.as_bytes(), to_json(&entry)?)?;
+        Ok(Stored::New(locator))
+    }
+
+    fn add_message(&self, reference: &str, message: &NewMessage, event: Option<(Event, &Policy)>, on: NaiveDate) -> TxResult<Added> {
+        if let Some(locator) = known_in(self.uids, self.message_ids, &message.record)? {
+            return Ok(Added { stored: Stored::Known(locator), transition: None });
+        }
+        let Some(bytes) = self.cases.get(reference.as_bytes())? else {
+            return abort(anyhow::anyhow!("there is no case `{reference}` to add a message to"));
+        };
+        let mut case: CaseRecord = from_json(&bytes, "a case").or_else(abort)?;
+        let key = message_key(reference, case.messages.len());
+        let locator = put_message(self.messages, self.blobs, self.message_ids, self.uids, message, reference, &key)?;
+        case.messages.push(key.clone());
+        case.history.push(HistoryEntry { on, event: None, message: Some(key.clone()), note: "message added".into() });
+        let transition = event.map(|(event, policy)| {
+            let result = case.state.apply(event, policy);
+            match &result {
+                Ok(next) => {
+                    case.history.push(HistoryEntry {
+                        on,
+                        event: Some(event),
+                        message: Some(key.clone()),
+                        note: format!("moved to `{}` ({:?})", next.stage_id(policy), next.status).to_lowercase(),
+                    });
+                    case.state = next.clone();
+                }
+                Err(err) => case.history.push(HistoryEntry {
+                    on,
+                    event: None,
+                    message: Some(key.clone()),
+                    note: format!("`{}` was asked for but not applied: {err}", event.name()),
+                }),
+            }
+            result
+        });
+        self.cases.insert(reference.as_bytes(), to_json(&case)?)?;
+        Ok(Added { stored: Stored::New(locator), transition })
+    }
+
+    fn put_quarantine(&self, record: &QuarantineRecord, raw: &[u8]) -> TxResult<Stored> {
+        if let Some(source) = &record.source
+            && let Some(found) = self.uids.get(uid_key(&source.mailbox, source.uidvalidity, source.uid))?
+        {
+            return from_json(&found, "a message locator").map(Stored::Known).or_else(abort);
+        }
+        let number = read_u64(self.meta.get(QUARANTINE_COUNTER)?) + 1;
+        self.meta.insert(QUARANTINE_COUNTER, &number.to_be_bytes())?;
+        let id = format!("Q-{number:08}");
+        let mut record = record.clone();
+        record.id = id.clone();
+        self.quarantine.insert(id.as_bytes(), to_json(&record)?)?;
+        self.blobs.insert(raw_key(&id), raw)?;
+        let locator = Locator::Quarantine { id };
+        if let Some(source) = &record.source {
+            self.uids.insert(uid_key(&source.mailbox, source.uidvalidity, source.uid), to_json(&locator)?)?;
+        }
+        Ok(Stored::New(locator))
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the store in directory `path`, readable by its owner only. A store
+    /// written by a newer schema version is refused with [`StoreError::NewerSchema`].
+    pub fn open(path: impl AsRef<Path>) -> anyhow::Result<Store> {
+        let path = path.as_ref().to_path_buf();
+        create_private_dir(&path)?;
+        let db = sled::Config::new()
+            .path(&path)
+            .cache_capacity(64 * 1024 * 1024)
+            .open()
+            .with_context(|| format!("opening the case store at {}", path.display()))?;
+        let tree = |name: &str| db.open_tree(name).with_context(|| format!("opening tree `{name}` of the case store at {}", path.display()));
+        let store = Store {
+            meta: tree("meta")?,
+            cases: tree("cases")?,
+            messages: tree("messages")?,
+            blobs: tree("blobs")?,
+            message_ids: tree("message_ids")?,
+            uids: tree("uids")?,
+            outbox: tree("outbox")?,
+            quarantine: tree("quarantine")?,
+            cursors: tree("cursors")?,
+            db,
+            path,
+        };
+        store.check_schema()?;
+        Ok(store)
+    }
+
+    fn check_schema(&self) -> anyhow::Result<()> {
+        let path = self.path.display().to_string();
+        match self.meta.get(SCHEMA_KEY).context("reading the store's schema version")? {
+            None => {
+                self.meta.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes()).context("writing the store's schema version")?;
+                self.flush()?;
+                Ok(())
+            }
+            Some(bytes) => {
+                let found = <[u8; 4]>::try_from(bytes.as_ref()).map(u32::from_be_bytes).map_err(|_| StoreError::BadSchemaRecord { path: path.clone() })?;
+                if found > SCHEMA_VERSION {
+                    return Err(StoreError::NewerSchema { path, found, supported: SCHEMA_VERSION }.into());
+                }
+                // Version 1 is the first; older versions would be migrated here.
+                Ok(())
+            }
+        }
+    }
+
+    /// The store's directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The schema version recorded in the store.
+    pub fn schema_version(&self) -> anyhow::Result<Option<u32>> {
+        let bytes = self.meta.get(SCHEMA_KEY).context("reading the store's schema version")?;
+        Ok(bytes.and_then(|b| <[u8; 4]>::try_from(b.as_ref()).ok()).map(u32::from_be_bytes))
+    }
+
+    /// Makes every write so far durable (as far as sled can: see spacejam/sled#1452).
+    pub fn flush(&self) -> anyhow::Result<()> {
+        self.db.flush().with_context(|| format!("flushing the case store at {}", self.path.display()))?;
+        Ok(())
+    }
+
+    /// Creates a case with its first message and its outbox entry in one transaction, with the next
+    /// reference for its prefix and year; or, if the message is already stored, returns where.
+    pub fn create_case(&self, new: &NewCase) -> anyhow::Result<Stored> {
+        check_prefix(&new.prefix)?;
+        self.in_transaction(|tx| tx.create_case(new))
+    }
+
+    /// Adds a message to a case and, if `event` is given, applies it through the case's lifecycle, in one
+    /// transaction. A move the lifecycle refuses is recorded in the history, not an error. A message
+    /// already stored is not added again.
+    pub fn add_message(&self, reference: &str, message: &NewMessage, event: Option<(Event, &Policy)>, on: NaiveDate) -> anyhow::Result<Added> {
+        self.in_transaction(|tx| tx.add_message(reference, message, event, on))
+    }
+
+    /// Writes a batch (new cases, replies, quarantine records, in order) in ONE transaction: all of it or
+    /// none of it. A reply may target a case made by an earlier item of the same batch. Not durable until
+    /// [`Store::flush`].
+    pub fn write_batch(&self, items: &[BatchItem], policy: &Policy, on: NaiveDate) -> anyhow::Result<Vec<BatchResult>> {
+        for item in items {
+            if let BatchItem::Case(new) = item {
+                check_prefix(&new.prefix)?;
+            }
+        }
+        self.in_transaction(|tx| {
+            let mut results: Vec<BatchResult> = Vec::with_capacity(items.len());
+            for item in items {
+                let result = match item {
+                    BatchItem::Case(new) => BatchResult::Case(tx.create_case(new)?),
+                    BatchItem::Quarantine { record, raw } => BatchResult::Quarantine(tx.put_quarantine(record, raw)?),
+                    BatchItem::Reply { to, message, escalate } => {
+                        let reference = match to {
+                            ReplyTarget::Case(reference) => reference.clone(),
+                            ReplyTarget::Item(index) => match results.get(*index) {
+                                Some(BatchResult::Case(stored)) | Some(BatchResult::Reply(Added { stored, .. })) => match stored.locator() {
+                                    Locator::Message { case, .. } => case.clone(),
+                                    // Only when one UID came twice in a batch, once unreadable: the reply is
+                                    // not stored (nor its UID), so a reconcile pass fetches it again.
+                                    quarantined @ Locator::Quarantine { .. } => {
+                                        results.push(BatchResult::Reply(Added { stored: Stored::Known(quarantined.clone()), transition: None }));
+                                        continue;
+                                    }
+                                },
+                                _ => return abort(anyhow::anyhow!("batch item {index} is not an earlier case of this batch")),
+                            },
+                        };
+                        let event = escalate.then_some((Event::Escalate, policy));
+                        BatchResult::Reply(tx.add_message(&reference, message, event, on)?)
+                    }
+                };
+                results.push(result);
+            }
+            Ok(results)
+        })
+    }
+
+    /// Runs `f` in one transaction over every tree that cases, messages and quarantine live in.
+    fn in_transaction<T>(&self, f: impl Fn(&Tx<'_>) -> TxResult<T>) -> anyhow::Result<T> {
+        (&self.meta, &self.cases, &self.messages, &self.blobs, &self.message_ids, &self.uids, &self.outbox, &self.quarantine)
+            .transaction(|(meta, cases, messages, blobs, message_ids, uids, outbox, quarantine)| {
+                f(&Tx { meta, cases, messages, blobs, message_ids, uids, outbox, quarantine })
+            })
+            .map_err(tx_error)
+    }
+
+    /// Applies a lifecycle event to a case (staff actions, the sender's acknowledgement). The outer error
+    /// is the store's; the inner one the lifecycle's refusal, which changes nothing.
+    pub fn apply_event(&self, reference: &str, event: Event, policy: &Policy, on: NaiveDate, note: &str) -> anyhow::Result<Result<CaseState, TransitionError>> {
+        self.cases
+            .transaction(|cases| {
+                let Some(bytes) = cases.get(reference.as_bytes())? else {
+                    return abort(anyhow::anyhow!("there is no case `{reference}`"));
+                };
+                let mut case: CaseRecord = from_json(&bytes, "a case").or_else(abort)?;
+                let result = case.state.apply(event, policy);
+                if let Ok(next) = &result {
+                    case.state = next.clone();
+                    case.history.push(HistoryEntry { on, event: Some(event), message: None, note: note.to_string() });
+                    cases.insert(reference.as_bytes(), to_json(&case)?)?;
+                }
+                Ok(result)
+            })
+            .map_err(tx_error)
+    }
+
+    /// A case by reference.
+    pub fn case(&self, reference: &str) -> anyhow::Result<Option<CaseRecord>> {
+        let bytes = self.cases.get(reference.as_bytes()).context("reading a case")?;
+        bytes.map(|b| from_json(&b, "a case")).transpose()
+    }
+
+    /// Every case, by reference.
+    pub fn cases(&self) -> anyhow::Result<Vec<CaseRecord>> {
+        self.cases.iter().values().map(|v| v.context("reading cases").and_then(|b| from_json(&b, "a case"))).collect()
+    }
+
+    /// The number of cases.
+    pub fn case_count(&self) -> usize {
+        self.cases.len()
+    }
+
+    /// A message by key.
+    pub fn message(&self, key: &str) -> anyhow::Result<Option<MessageRecord>> {
+        let bytes = self.messages.get(key.as_bytes()).context("reading a message")?;
+        bytes.map(|b| from_json(&b, "a message")).transpose()
+    }
+
+    /// A case's messages, oldest first.
+    pub fn case_messages(&self, reference: &str) -> anyhow::Result<Vec<MessageRecord>> {
+        let prefix = format!("{reference}/");
+        self.messages.scan_prefix(prefix.as_bytes()).values().map(|v| v.context("reading messages").and_then(|b| from_json(&b, "a message"))).collect()
+    }
+
+    /// A kept attachment's content.
+    pub fn attachment(&self, message_key: &str, index: usize) -> anyhow::Result<Option<Vec<u8>>> {
+        Ok(self.blobs.get(attachment_key(message_key, index)).context("reading an attachment")?.map(|b| b.to_vec()))
+    }
+
+    /// The keys of the stored messages with this Message-ID (several when different messages share it).
+    pub fn find_message_id(&self, message_id: &str) -> anyhow::Result<Vec<String>> {
+        let prefix = message_id_key(message_id, "");
+        self.message_ids
+            .scan_prefix(&prefix)
+            .values()
+            .map(|v| v.context("reading the Message-ID index").map(|b| String::from_utf8_lossy(&b).into_owned()))
+            .collect()
+    }
+
+    /// Where the message with this IMAP identity went, if it is stored.
+    pub fn locate(&self, mailbox: &str, uidvalidity: u32, uid: u32) -> anyhow::Result<Option<Locator>> {
+        let bytes = self.uids.get(uid_key(mailbox, uidvalidity, uid)).context("reading the UID index")?;
+        bytes.map(|b| from_json(&b, "a message locator")).transpose()
+    }
+
+    /// Every outbox entry, by reference.
+    pub fn outbox(&self) -> anyhow::Result<Vec<OutboxEntry>> {
+        self.outbox.iter().values().map(|v| v.context("reading the outbox").and_then(|b| from_json(&b, "an outbox entry"))).collect()
+    }
+
+    /// One case's outbox entry.
+    pub fn outbox_entry(&self, reference: &str) -> anyhow::Result<Option<OutboxEntry>> {
+        let bytes = self.outbox.get(reference.as_bytes()).context("reading the outbox")?;
+        bytes.map(|b| from_json(&b, "an outbox entry")).transpose()
+    }
+
+    /// Sets an outbox entry's status (sent, suppressed). Not durable until [`Store::flush`].
+    pub fn set_outbox_status(&self, reference: &str, status: OutboxStatus) -> anyhow::Result<()> {
+        self.outbox
+            .transaction(|outbox| {
+                let Some(bytes) = outbox.get(reference.as_bytes())? else {
+                    return abort(anyhow::anyhow!("there is no outbox entry for case `{reference}`"));
+                };
+                let mut entry: OutboxEntry = from_json(&bytes, "an outbox entry").or_else(abort)?;
+                entry.status = status.clone();
+                outbox.insert(reference.as_bytes(), to_json(&entry)?)?;
+                Ok(())
+            })
+            .map_err(tx_error)
+    }
+
+    /// Quarantines a raw message with its reason (the record's `id` is assigned here); or, if a message
+    /// with the same IMAP identity is already stored, returns where.
+    pub fn put_quarantine(&self, record: &QuarantineRecord, raw: &[u8]) -> anyhow::Result<Stored> {
+        self.in_transaction(|tx| tx.put_quarantine(record, raw))
+    }
+
+    /// Every quarantine record, oldest first.
+    pub fn quarantined(&self) -> anyhow::Result<Vec<QuarantineRecord>> {
+        self.quarantine.iter().values().map(|v| v.context("reading quarantine").and_then(|b| from_json(&b, "a quarantine record"))).collect()
+    }
+
+    /// A quarantine record and the raw message.
+    pub fn quarantine(&self, id: &str) -> anyhow::Result<Option<(QuarantineRecord, Vec<u8>)>> {
+        let Some(bytes) = self.quarantine.get(id.as_bytes()).context("reading quarantine")? else { return Ok(None) };
+        let record = from_json(&bytes, "a quarantine record")?;
+        let raw = self.blobs.get(raw_key(id)).context("reading a quarantined message")?.map(|b| b.to_vec()).unwrap_or_default();
+        Ok(Some((record, raw)))
+    }
+
+    /// A mailbox's cursor.
+    pub fn cursor(&self, mailbox: &str) -> anyhow::Result<Option<Cursor>> {
+        let bytes = self.cursors.get(mailbox.as_bytes()).context("reading a mailbox cursor")?;
+        Ok(bytes.and_then(|b| <[u8; 8]>::try_from(b.as_ref()).ok()).map(|b| {
+            let [a, b2, c, d, e, f, g, h] = b;
+            Cursor { uidvalidity: u32::from_be_bytes([a, b2, c, d]), last_uid: u32::from_be_bytes([e, f, g, h]) }
+        }))
+    }
+
+    /// Sets a mailbox's cursor. Not durable until [`Store::flush`].
+    pub fn set_cursor(&self, mailbox: &str, cursor: Cursor) -> anyhow::Result<()> {
+        let mut bytes = [0u8; 8];
+        let (a, b) = bytes.split_at_mut(4);
+        a.copy_from_slice(&cursor.uidvalidity.to_be_bytes());
+        b.copy_from_slice(&cursor.last_uid.to_be_bytes());
+        self.cursors.insert(mailbox.as_bytes(), &bytes).context("writing a mailbox cursor")?;
+        Ok(())
+    }
+}
+
+#[cfg(unix)]
+fn create_private_dir(path: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(path).with_context(|| format!("creating the store directory {}", path.display()))?;
+    // An existing directory may have been made by hand with wider permissions: cases hold personal data.
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700)).with_context(|| format!("making {} private to its owner", path.display()))
+}
+
+#[cfg(not(unix))]
+fn create_private_dir(path: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(path).with_context(|| format!("creating the store directory {}", path.display()))
+}

@@ -1,0 +1,33 @@
+//! mailbot's integration tests, one binary with a module per area, each test in its own temp dir:
+//!
+//! - `util`: temp stores, message builders, the fixed "today";
+//! - `corpus`: the hostile and odd fixtures in `fixtures/eml/<category>/NNN.eml` (expected result in
+//!   `NNN.expect` beside each), with LF and CRLF line endings, and a generated 30 MB attachment;
+//! - `fuzz`: a million generated inputs through parse and assess, a proptest, and generated batches
+//!   through the store;
+//! - `dedup`: the same message twice, across mailboxes, within a batch, after reopening; two messages
+//!   sharing a Message-ID;
+//! - `replies`: replies joining their case by subject reference, In-Reply-To and References; escalation;
+//! - `durability`: a batch survives the process aborting right after `ingest_batch` returns;
+//! - `store`: schema versions, permissions, cursors, quarantine, outbox, references.
+
+// Test helpers outside `#[test]` functions may unwrap and panic: a failure is the test failing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+#[path = "mailbot/util.rs"]
+mod util;
+#[path = "mailbot/corpus.rs"]
+mod corpus;
+#[path = "mailbot/fuzz.rs"]
+mod fuzz;
+#[path = "mailbot/dedup.rs"]
+mod dedup;
+#[path = "mailbot/replies.rs"]
+mod replies;
+#[path = "mailbot/durability.rs"]
+mod durability;
+#[path = "mailbot/store.rs"]
+mod store;
+// IMAP ingestion against a real Dovecot and Postfix, each test with its own instance (`imap/mod.rs`).
+#[path = "imap/mod.rs"]
+mod imap;
