@@ -582,17 +582,32 @@ impl Tx<'_> {
     }
 }
 
+/// How long to wait for the store's file lock: sled's background flusher of a store just closed (in this
+/// process, or a mailbot that is still shutting down) holds it for up to about half a second.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Opens the sled database, retrying while its lock is held for up to `LOCK_WAIT`; a store held longer
+/// (another running mailbot) is an error.
+fn open_waiting_for_lock(path: &Path) -> sled::Result<sled::Db> {
+    let started = std::time::Instant::now();
+    loop {
+        match sled::Config::new().path(path).cache_capacity(64 * 1024 * 1024).open() {
+            // sled reports a held lock as an I/O error whose text names it, whatever the inner kind.
+            Err(sled::Error::Io(err)) if err.to_string().contains("could not acquire lock") && started.elapsed() < LOCK_WAIT => {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            other => return other,
+        }
+    }
+}
+
 impl Store {
     /// Opens (creating if needed) the store in directory `path`, readable by its owner only. A store
     /// written by a newer schema version is refused with [`StoreError::NewerSchema`].
     pub fn open(path: impl AsRef<Path>) -> anyhow::Result<Store> {
         let path = path.as_ref().to_path_buf();
         create_private_dir(&path)?;
-        let db = sled::Config::new()
-            .path(&path)
-            .cache_capacity(64 * 1024 * 1024)
-            .open()
-            .with_context(|| format!("opening the case store at {}", path.display()))?;
+        let db = open_waiting_for_lock(&path).with_context(|| format!("opening the case store at {}", path.display()))?;
         let tree = |name: &str| db.open_tree(name).with_context(|| format!("opening tree `{name}` of the case store at {}", path.display()));
         let store = Store {
             meta: tree("meta")?,
