@@ -157,13 +157,13 @@ impl Ingestor {
                     BatchItem::Quarantine { record, raw: raw.bytes }
                 }
                 Prepared::Case(new) => {
-                    if let Some(id) = &new.message.record.message_id {
+                    if let Some(id) = &new.message.record.message.message_id {
                         threads.entry(id.clone()).or_insert(ReplyTarget::Item(items.len()));
                     }
                     BatchItem::Case(new)
                 }
                 Prepared::Reply { to, message, escalate } => {
-                    if let Some(id) = &message.record.message_id {
+                    if let Some(id) = &message.record.message.message_id {
                         threads.entry(id.clone()).or_insert_with(|| to.clone());
                     }
                     BatchItem::Reply { to, message, escalate }
@@ -361,26 +361,17 @@ fn source(raw: &RawMessage) -> MessageSource {
 
 fn new_message(raw: &RawMessage, parsed: &ParsedMessage, received: Option<DateTime<FixedOffset>>, escalate: bool) -> NewMessage {
     let kept = parsed.attachments.iter().enumerate().filter_map(|(index, a)| a.content.clone().map(|c| (index, c))).collect();
+    // The contents of kept attachments travel beside the record, not in it.
+    let mut message = parsed.clone();
+    for attachment in &mut message.attachments {
+        attachment.content = None;
+    }
     let record = MessageRecord {
         key: String::new(),
         case: String::new(),
         source: Some(source(raw)),
         received,
-        message_id: parsed.message_id.clone(),
-        in_reply_to: parsed.in_reply_to.clone(),
-        references: parsed.references.clone(),
-        subject: parsed.subject.clone(),
-        from: parsed.from.clone(),
-        reply_to: parsed.reply_to.clone(),
-        to: parsed.to.clone(),
-        cc: parsed.cc.clone(),
-        date: parsed.date,
-        headers: parsed.headers.clone(),
-        text: parsed.text.clone(),
-        html_only: parsed.html_only,
-        attachments: parsed.attachments.iter().map(|a| a.info.clone()).collect(),
-        automatic: parsed.automatic.clone(),
-        content_hash: parsed.content_hash.clone(),
+        message,
         size: raw.bytes.len(),
         escalation_requested: escalate,
     };

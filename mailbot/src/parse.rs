@@ -47,17 +47,21 @@ pub struct AttachmentInfo {
     pub kept: bool,
 }
 
-/// An attachment and, when it fits the budget, its content.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An attachment and, when it fits the budget, its content. Serialised, it is only what is recorded of
+/// it: the store keeps the content apart.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ParsedAttachment {
     /// What is recorded of it.
+    #[serde(flatten)]
     pub info: AttachmentInfo,
     /// The decoded content, when kept.
+    #[serde(skip)]
     pub content: Option<Vec<u8>>,
 }
 
-/// A parsed message: everything ingestion and the case record need, owned.
-#[derive(Debug, Clone, PartialEq)]
+/// A parsed message: everything ingestion and the case record need, owned (the store records it as it
+/// is, without the attachments' contents).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ParsedMessage {
     /// The Message-ID, without angle brackets.
     pub message_id: Option<String>,

@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 use sled::{Transactional, Tree};
 
-use crate::parse::{AttachmentInfo, HeaderField, Mailbox};
+use crate::parse::{Mailbox, ParsedMessage};
 
 /// The schema this build writes. Bump it with every incompatible change to the layout or the records,
 /// and teach [`Store::open`] to migrate the older one.
@@ -132,36 +132,9 @@ pub struct MessageRecord {
     pub source: Option<MessageSource>,
     /// When the council received it (the server's internal date, else a plausible Date header).
     pub received: Option<DateTime<FixedOffset>>,
-    /// The Message-ID, without angle brackets.
-    pub message_id: Option<String>,
-    /// In-Reply-To ids.
-    pub in_reply_to: Vec<String>,
-    /// References ids.
-    pub references: Vec<String>,
-    /// The decoded subject.
-    pub subject: Option<String>,
-    /// The sender.
-    pub from: Option<Mailbox>,
-    /// Reply-To.
-    pub reply_to: Option<Mailbox>,
-    /// To.
-    pub to: Vec<Mailbox>,
-    /// Cc.
-    pub cc: Vec<Mailbox>,
-    /// The Date header.
-    pub date: Option<DateTime<FixedOffset>>,
-    /// Every top-level header.
-    pub headers: Vec<HeaderField>,
-    /// The body as text.
-    pub text: String,
-    /// The body was HTML only, turned into text.
-    pub html_only: bool,
-    /// Attachments (contents kept separately, see [`Store::attachment`]).
-    pub attachments: Vec<AttachmentInfo>,
-    /// Why it looks machine-generated, if it does.
-    pub automatic: Option<String>,
-    /// The content hash used for duplicate detection.
-    pub content_hash: String,
+    /// The message as parsed (the attachments' contents are kept apart, see [`Store::attachment`]).
+    #[serde(flatten)]
+    pub message: ParsedMessage,
     /// Its size in bytes as fetched.
     pub size: usize,
     /// It asked for the case to be escalated.
@@ -389,8 +362,8 @@ fn known_in(uids: &TransactionalTree, message_ids: &TransactionalTree, record: &
     {
         return from_json(&found, "a message locator").map(Some).or_else(abort);
     }
-    let Some(message_id) = &record.message_id else { return Ok(None) };
-    let Some(key) = message_ids.get(message_id_key(message_id, &record.content_hash))? else { return Ok(None) };
+    let Some(message_id) = &record.message.message_id else { return Ok(None) };
+    let Some(key) = message_ids.get(message_id_key(message_id, &record.message.content_hash))? else { return Ok(None) };
     let key = String::from_utf8_lossy(&key).into_owned();
     let case = key.rsplit_once('/').map_or(key.as_str(), |(case, _)| case).to_string();
     let locator = Locator::Message { case, key };
@@ -417,8 +390,8 @@ fn put_message(
     for (index, content) in &message.kept {
         blobs.insert(attachment_key(key, *index), content.as_slice())?;
     }
-    if let Some(message_id) = &record.message_id {
-        message_ids.insert(message_id_key(message_id, &record.content_hash), key.as_bytes())?;
+    if let Some(message_id) = &record.message.message_id {
+        message_ids.insert(message_id_key(message_id, &record.message.content_hash), key.as_bytes())?;
     }
     let locator = Locator::Message { case: case.to_string(), key: key.to_string() };
     if let Some(source) = &record.source {
@@ -505,8 +478,8 @@ impl Tx<'_> {
             opened_on: new.opened_on,
             received: new.received,
             mailbox: new.mailbox.clone(),
-            from: new.message.record.from.clone(),
-            subject: new.message.record.subject.clone(),
+            from: new.message.record.message.from.clone(),
+            subject: new.message.record.message.subject.clone(),
             assessment: new.assessment.clone(),
             state: new.state.clone(),
             messages: vec![key.clone()],
@@ -516,7 +489,7 @@ impl Tx<'_> {
         let entry = OutboxEntry {
             reference: reference.clone(),
             recipient: new.recipient.clone(),
-            in_reply_to: new.message.record.message_id.clone(),
+            in_reply_to: new.message.record.message.message_id.clone(),
             created_on: new.opened_on,
             status: new.outbox_status.clone(),
         };

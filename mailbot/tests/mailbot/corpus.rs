@@ -79,43 +79,43 @@ fn check(desk: &Desk, outcome: &Outcome, expect: &Expect) -> Result<(), String> 
                 return Err(format!("the case lists {} messages", case.messages.len()));
             }
             for needle in expect.get("contains").into_iter().flatten() {
-                if !message.text.contains(needle.as_str()) {
-                    return Err(format!("the text does not contain `{needle}`: {:?}", message.text.chars().take(300).collect::<String>()));
+                if !message.message.text.contains(needle.as_str()) {
+                    return Err(format!("the text does not contain `{needle}`: {:?}", message.message.text.chars().take(300).collect::<String>()));
                 }
             }
             for needle in expect.get("not_contains").into_iter().flatten() {
-                if message.text.contains(needle.as_str()) {
+                if message.message.text.contains(needle.as_str()) {
                     return Err(format!("the text contains `{needle}`"));
                 }
             }
             if let Some(subject) = one("subject")
-                && message.subject.as_deref() != Some(subject)
+                && message.message.subject.as_deref() != Some(subject)
             {
-                return Err(format!("subject {:?}, expected {subject:?}", message.subject));
+                return Err(format!("subject {:?}, expected {subject:?}", message.message.subject));
             }
             if let Some(count) = one("attachments")
-                && message.attachments.len().to_string() != count
+                && message.message.attachments.len().to_string() != count
             {
-                return Err(format!("{} attachments, expected {count}: {:?}", message.attachments.len(), message.attachments));
+                return Err(format!("{} attachments, expected {count}: {:?}", message.message.attachments.len(), message.message.attachments));
             }
             if let Some(name) = one("attachment_name")
-                && !message.attachments.iter().any(|a| a.name.as_deref() == Some(name))
+                && !message.message.attachments.iter().any(|a| a.info.name.as_deref() == Some(name))
             {
-                return Err(format!("no attachment named {name:?}: {:?}", message.attachments));
+                return Err(format!("no attachment named {name:?}: {:?}", message.message.attachments));
             }
             if let Some(automatic) = one("automatic")
-                && message.automatic.is_some().to_string() != automatic
+                && message.message.automatic.is_some().to_string() != automatic
             {
-                return Err(format!("automatic = {:?}, expected {automatic}", message.automatic));
+                return Err(format!("automatic = {:?}, expected {automatic}", message.message.automatic));
             }
             if let Some(html_only) = one("html_only")
-                && message.html_only.to_string() != html_only
+                && message.message.html_only.to_string() != html_only
             {
-                return Err(format!("html_only = {}, expected {html_only}", message.html_only));
+                return Err(format!("html_only = {}, expected {html_only}", message.message.html_only));
             }
             let entry = store.outbox_entry(reference).unwrap().ok_or("no outbox entry")?;
             // Unless said, an acknowledgement is pending exactly when there is someone human to send it to.
-            let addressable = message.automatic.is_none() && message.reply_to.as_ref().or(message.from.as_ref()).and_then(|m| m.address.as_ref()).is_some();
+            let addressable = message.message.automatic.is_none() && message.message.reply_to.as_ref().or(message.message.from.as_ref()).and_then(|m| m.address.as_ref()).is_some();
             let expected = one("outbox").unwrap_or(if addressable { "pending" } else { "suppressed" });
             match (expected, &entry.status) {
                 ("pending", OutboxStatus::Pending) | ("suppressed", OutboxStatus::Suppressed { .. }) => {}
@@ -188,13 +188,13 @@ fn a_30_mb_attachment_is_recorded_by_size_and_not_kept_over_the_budget() {
     let outcome = desk.ingest_one(raw("INBOX", 1, thirty_megabytes()));
     let Outcome::NewCase(reference) = outcome else { panic!("expected a case, got {outcome:?}") };
     let message = desk.store().case_messages(&reference).unwrap().remove(0);
-    assert!(message.text.contains("drain outside number 4"));
-    assert_eq!(message.attachments.len(), 1);
-    let attachment = &message.attachments[0];
-    assert_eq!(attachment.name.as_deref(), Some("flood.mp4"));
-    assert_eq!(attachment.content_type, "video/mp4");
-    assert_eq!(attachment.size, 30 * 1024 * 1024);
-    assert!(!attachment.kept);
+    assert!(message.message.text.contains("drain outside number 4"));
+    assert_eq!(message.message.attachments.len(), 1);
+    let attachment = &message.message.attachments[0];
+    assert_eq!(attachment.info.name.as_deref(), Some("flood.mp4"));
+    assert_eq!(attachment.info.content_type, "video/mp4");
+    assert_eq!(attachment.info.size, 30 * 1024 * 1024);
+    assert!(!attachment.info.kept);
     assert_eq!(desk.store().attachment(&message.key, 0).unwrap(), None);
 }
 
@@ -223,7 +223,7 @@ fn attachments_within_the_budget_are_kept_whole() {
     );
     let reference = crate::util::new_case(&desk.ingest_one(raw("INBOX", 1, bytes)));
     let message = desk.store().case_messages(&reference).unwrap().remove(0);
-    let kept: Vec<bool> = message.attachments.iter().map(|a| a.kept).collect();
+    let kept: Vec<bool> = message.message.attachments.iter().map(|a| a.info.kept).collect();
     assert_eq!(kept, vec![true, false]);
     assert_eq!(desk.store().attachment(&message.key, 0).unwrap().as_deref(), Some(&b"12345678"[..]));
     assert_eq!(desk.store().attachment(&message.key, 1).unwrap(), None);

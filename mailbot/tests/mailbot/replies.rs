@@ -30,7 +30,7 @@ fn a_reference_in_the_subject_joins_the_case() {
     assert_eq!(case.messages.len(), 2);
     assert_eq!(desk.store().case_count(), 1);
     assert_eq!(desk.store().outbox().unwrap().len(), 1, "a reply gets no second acknowledgement");
-    assert_eq!(desk.store().case_messages(&reference).unwrap()[1].text.trim(), "Here are the photos you asked for.");
+    assert_eq!(desk.store().case_messages(&reference).unwrap()[1].message.text.trim(), "Here are the photos you asked for.");
 }
 
 #[test]

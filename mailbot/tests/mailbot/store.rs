@@ -103,7 +103,7 @@ fn a_case_stores_the_assessment_state_and_message() {
     assert_eq!(case.state.status, feedback_core::Status::Received);
     let message = desk.store().message(&case.messages[0]).unwrap().unwrap();
     assert_eq!(message.case, reference);
-    assert!(message.headers.iter().any(|h| h.name == "Message-ID" && h.value == "<f@example.org>"));
+    assert!(message.message.headers.iter().any(|h| h.name == "Message-ID" && h.value == "<f@example.org>"));
     assert_eq!(message.source.unwrap().uid, 1);
     assert_eq!(desk.store().find_message_id("f@example.org").unwrap(), [case.messages[0].clone()]);
 }
