@@ -1,6 +1,10 @@
 //! Throughput of `assess` on two-kilobyte messages (budget: 50,000 a second on one core).
 #![allow(missing_docs)]
-#![expect(clippy::unwrap_used, clippy::indexing_slicing, reason = "benchmark setup over fixed data")]
+#![expect(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "benchmark setup over fixed data"
+)]
 
 use chrono::NaiveDate;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -24,7 +28,10 @@ fn two_kilobyte_messages() -> Vec<Submission> {
                 i += 1;
             }
             text.truncate(2048);
-            Submission { text, ..Submission::default() }
+            Submission {
+                text,
+                ..Submission::default()
+            }
         })
         .collect()
 }

@@ -3,7 +3,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
+use chrono::{
+    DateTime, Datelike, Duration, FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc, Weekday,
+};
 use serde::Deserialize;
 
 /// The official list, embedded.
@@ -16,7 +18,9 @@ pub enum CalendarError {
     #[error("bank holiday list is not valid: {0}")]
     Syntax(String),
     /// A listed date falls outside the years the list says it covers.
-    #[error("bank holiday `{date}` is outside the covered years {first}..={last}: widen `first_year`/`last_year` or remove it")]
+    #[error(
+        "bank holiday `{date}` is outside the covered years {first}..={last}: widen `first_year`/`last_year` or remove it"
+    )]
     OutOfRange {
         /// The stray date.
         date: NaiveDate,
@@ -33,7 +37,10 @@ pub enum CalendarError {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct HolidayList {
-    #[allow(dead_code, reason = "names the list for people; the engine serves one division")]
+    #[allow(
+        dead_code,
+        reason = "names the list for people; the engine serves one division"
+    )]
     division: String,
     first_year: i32,
     last_year: i32,
@@ -65,24 +72,39 @@ impl WorkingCalendar {
 
     /// A calendar that uses the rules for every year (no official list).
     pub fn from_rules_only() -> Self {
-        WorkingCalendar { listed: BTreeMap::new(), first_year: 0, last_year: -1, closures: BTreeSet::new() }
+        WorkingCalendar {
+            listed: BTreeMap::new(),
+            first_year: 0,
+            last_year: -1,
+            closures: BTreeSet::new(),
+        }
     }
 
     /// Reads a bank holiday list in the embedded file's format.
     pub fn from_toml(source: &str) -> Result<Self, CalendarError> {
-        let list: HolidayList = toml::from_str(source).map_err(|err| CalendarError::Syntax(err.to_string()))?;
+        let list: HolidayList =
+            toml::from_str(source).map_err(|err| CalendarError::Syntax(err.to_string()))?;
         let mut listed = BTreeMap::new();
         for holiday in list.holidays {
             let year = holiday.date.year();
             if year < list.first_year || year > list.last_year {
-                return Err(CalendarError::OutOfRange { date: holiday.date, first: list.first_year, last: list.last_year });
+                return Err(CalendarError::OutOfRange {
+                    date: holiday.date,
+                    first: list.first_year,
+                    last: list.last_year,
+                });
             }
             if is_weekend(holiday.date) {
                 return Err(CalendarError::Weekend(holiday.date));
             }
             listed.insert(holiday.date, holiday.title);
         }
-        Ok(WorkingCalendar { listed, first_year: list.first_year, last_year: list.last_year, closures: BTreeSet::new() })
+        Ok(WorkingCalendar {
+            listed,
+            first_year: list.first_year,
+            last_year: list.last_year,
+            closures: BTreeSet::new(),
+        })
     }
 
     /// Adds the council's own closure days.
@@ -99,7 +121,10 @@ impl WorkingCalendar {
     /// The bank holidays of a year with their names: from the list where it covers the year, else the rules.
     pub fn bank_holidays(&self, year: i32) -> Vec<(NaiveDate, String)> {
         if self.covered_years().contains(&year) {
-            self.listed.range(year_start(year)..year_start(year + 1)).map(|(d, t)| (*d, t.clone())).collect()
+            self.listed
+                .range(year_start(year)..year_start(year + 1))
+                .map(|(d, t)| (*d, t.clone()))
+                .collect()
         } else {
             holidays_by_rule(year)
         }
@@ -148,14 +173,27 @@ impl WorkingCalendar {
 
     /// Working days after `from` up to and including `to`; negative when `to` is before `from`.
     pub fn working_days_between(&self, from: NaiveDate, to: NaiveDate) -> i64 {
-        let (low, high, sign) = if to >= from { (from, to, 1) } else { (to, from, -1) };
-        let count = low.iter_days().skip(1).take_while(|d| *d <= high).filter(|d| self.is_working_day(*d)).count();
+        let (low, high, sign) = if to >= from {
+            (from, to, 1)
+        } else {
+            (to, from, -1)
+        };
+        let count = low
+            .iter_days()
+            .skip(1)
+            .take_while(|d| *d <= high)
+            .filter(|d| self.is_working_day(*d))
+            .count();
         sign * i64::try_from(count).unwrap_or(i64::MAX)
     }
 
     /// The day a message counts as received: the UK local date, moved to the next working day when it
     /// arrived on a non-working day or after the office cut-off.
-    pub fn effective_receipt(&self, received: DateTime<FixedOffset>, cutoff: NaiveTime) -> NaiveDate {
+    pub fn effective_receipt(
+        &self,
+        received: DateTime<FixedOffset>,
+        cutoff: NaiveTime,
+    ) -> NaiveDate {
         let local = uk_local_time(received.with_timezone(&Utc));
         let date = local.date();
         if self.is_working_day(date) && local.time() < cutoff {
@@ -181,15 +219,25 @@ pub fn uk_local_time(utc: DateTime<Utc>) -> chrono::NaiveDateTime {
     let year = utc.year();
     let change = |month| {
         let sunday = last_weekday_of(year, month, Weekday::Sun);
-        Utc.from_utc_datetime(&sunday.and_time(NaiveTime::from_hms_opt(1, 0, 0).unwrap_or(NaiveTime::MIN)))
+        Utc.from_utc_datetime(
+            &sunday.and_time(NaiveTime::from_hms_opt(1, 0, 0).unwrap_or(NaiveTime::MIN)),
+        )
     };
     let summer = utc >= change(3) && utc < change(10);
-    let offset = if summer { Duration::hours(1) } else { Duration::zero() };
+    let offset = if summer {
+        Duration::hours(1)
+    } else {
+        Duration::zero()
+    };
     utc.naive_utc() + offset
 }
 
 fn last_weekday_of(year: i32, month: u32, weekday: Weekday) -> NaiveDate {
-    let next_month = if month == 12 { year_start(year + 1) } else { NaiveDate::from_ymd_opt(year, month + 1, 1).unwrap_or(NaiveDate::MAX) };
+    let next_month = if month == 12 {
+        year_start(year + 1)
+    } else {
+        NaiveDate::from_ymd_opt(year, month + 1, 1).unwrap_or(NaiveDate::MAX)
+    };
     let mut day = next_month.pred_opt().unwrap_or(next_month);
     while day.weekday() != weekday {
         day = day.pred_opt().unwrap_or(day);
@@ -221,7 +269,8 @@ pub fn easter_sunday(year: i32) -> NaiveDate {
     let m = (a + 11 * h + 22 * l) / 451;
     let month = (h + l - 7 * m + 114) / 31;
     let day = (h + l - 7 * m + 114) % 31 + 1;
-    NaiveDate::from_ymd_opt(year, month.unsigned_abs(), day.unsigned_abs()).unwrap_or(NaiveDate::MAX)
+    NaiveDate::from_ymd_opt(year, month.unsigned_abs(), day.unsigned_abs())
+        .unwrap_or(NaiveDate::MAX)
 }
 
 /// The standing rules for England and Wales bank holidays, for years the official list does not cover.
@@ -233,12 +282,24 @@ pub fn holidays_by_rule(year: i32) -> Vec<(NaiveDate, String)> {
     let easter = easter_sunday(year);
     days.push((easter - Duration::days(2), "Good Friday".into()));
     days.push((easter + Duration::days(1), "Easter Monday".into()));
-    days.push((first_weekday_of(year, 5, Weekday::Mon), "Early May bank holiday".into()));
-    days.push((last_weekday_of(year, 5, Weekday::Mon), "Spring bank holiday".into()));
-    days.push((last_weekday_of(year, 8, Weekday::Mon), "Summer bank holiday".into()));
+    days.push((
+        first_weekday_of(year, 5, Weekday::Mon),
+        "Early May bank holiday".into(),
+    ));
+    days.push((
+        last_weekday_of(year, 5, Weekday::Mon),
+        "Spring bank holiday".into(),
+    ));
+    days.push((
+        last_weekday_of(year, 8, Weekday::Mon),
+        "Summer bank holiday".into(),
+    ));
     // A weekday Christmas or Boxing Day keeps its date; a weekend one moves to the next free weekday.
     let (christmas_day, boxing_day) = (date(12, 25), date(12, 26));
-    let mut taken: Vec<NaiveDate> = [christmas_day, boxing_day].into_iter().filter(|d| !is_weekend(*d)).collect();
+    let mut taken: Vec<NaiveDate> = [christmas_day, boxing_day]
+        .into_iter()
+        .filter(|d| !is_weekend(*d))
+        .collect();
     let christmas = substitute(christmas_day, &taken, "Christmas Day");
     taken.push(christmas.0);
     let boxing = substitute(boxing_day, &taken, "Boxing Day");
@@ -276,8 +337,13 @@ mod tests {
         let calendar = WorkingCalendar::england_and_wales();
         // 2020, 2022 and 2023 had one-off changes; every other covered year follows the rules.
         for year in (2015..=2027).filter(|y| ![2020, 2022, 2023].contains(y)) {
-            let listed: Vec<NaiveDate> = calendar.bank_holidays(year).into_iter().map(|(d, _)| d).collect();
-            let ruled: Vec<NaiveDate> = holidays_by_rule(year).into_iter().map(|(d, _)| d).collect();
+            let listed: Vec<NaiveDate> = calendar
+                .bank_holidays(year)
+                .into_iter()
+                .map(|(d, _)| d)
+                .collect();
+            let ruled: Vec<NaiveDate> =
+                holidays_by_rule(year).into_iter().map(|(d, _)| d).collect();
             assert_eq!(listed, ruled, "{year}");
         }
     }

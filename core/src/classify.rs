@@ -43,19 +43,55 @@ pub fn classify(submission: &Submission, policy: &Policy, today: NaiveDate) -> C
     let mut evidence = Vec::new();
     let received = submission.received.map_or(today, |r| r.date_naive());
 
-    let (kind, confidence) = decide_kind(&scan, prepared.quotes_history, prepared.normalised.len(), policy, &mut evidence);
+    let (kind, confidence) = decide_kind(
+        &scan,
+        prepared.quotes_history,
+        prepared.normalised.len(),
+        policy,
+        &mut evidence,
+    );
     let area = decide_area(submission, policy, &scan, &mut evidence);
     let form_area = submission.form.service_area.is_some();
-    let procedure = decide_procedure(kind, &scan, policy, area.as_deref(), form_area, &mut evidence);
+    let procedure = decide_procedure(
+        kind,
+        &scan,
+        policy,
+        area.as_deref(),
+        form_area,
+        &mut evidence,
+    );
     let directorate = decide_directorate(kind, procedure, policy, area.as_deref());
-    let exclusions = decide_exclusions(kind, procedure, area.as_deref(), submission, &scan, &prepared.normalised, received, &mut evidence);
+    let exclusions = decide_exclusions(
+        kind,
+        procedure,
+        area.as_deref(),
+        submission,
+        &scan,
+        &prepared.normalised,
+        received,
+        &mut evidence,
+    );
     let cautions = decide_cautions(kind, procedure, submission, &scan, &mut evidence);
     let needs_review = confidence < REVIEW_BELOW;
-    Classification { kind, confidence, needs_review, procedure, directorate, service_area: area, exclusions, cautions, evidence }
+    Classification {
+        kind,
+        confidence,
+        needs_review,
+        procedure,
+        directorate,
+        service_area: area,
+        exclusions,
+        cautions,
+        evidence,
+    }
 }
 
 fn note(evidence: &mut Vec<Evidence>, decision: &str, rule: &str, found: Vec<String>) {
-    evidence.push(Evidence { decision: decision.to_string(), rule: rule.to_string(), found });
+    evidence.push(Evidence {
+        decision: decision.to_string(),
+        rule: rule.to_string(),
+        found,
+    });
 }
 
 fn phrases_of(scan: &Scan<'_>, signals: &[Signal]) -> Vec<String> {
@@ -71,25 +107,49 @@ fn phrases_of(scan: &Scan<'_>, signals: &[Signal]) -> Vec<String> {
 }
 
 /// Decides the kind with the learned kind model over the features, and records the strongest evidence.
-fn decide_kind(scan: &Scan<'_>, quotes_history: bool, text_length: usize, policy: &Policy, evidence: &mut Vec<Evidence>) -> (Kind, f32) {
+fn decide_kind(
+    scan: &Scan<'_>,
+    quotes_history: bool,
+    text_length: usize,
+    policy: &Policy,
+    evidence: &mut Vec<Evidence>,
+) -> (Kind, f32) {
     let features = kind_features(scan, quotes_history, text_length);
-    let cues_found = Signal::ALL.iter().any(|signal| !matches!(signal, Signal::FirstPerson | Signal::Negation) && scan.has(*signal));
+    let cues_found = Signal::ALL.iter().any(|signal| {
+        !matches!(signal, Signal::FirstPerson | Signal::Negation) && scan.has(*signal)
+    });
     let prediction = match policy.kind_model.predict(&features) {
         Some(prediction) if cues_found || prediction.probability >= 0.5 => prediction,
         other => {
             // Nothing recognisable and no clear lean (or no model): a complaint, so no clock is missed.
-            note(evidence, "kind", "no recognisable cue: treated as a complaint so its deadlines run, for review", Vec::new());
-            return (Kind::Complaint, other.map_or(0.3, |p| p.probability.min(0.3)));
+            note(
+                evidence,
+                "kind",
+                "no recognisable cue: treated as a complaint so its deadlines run, for review",
+                Vec::new(),
+            );
+            return (
+                Kind::Complaint,
+                other.map_or(0.3, |p| p.probability.min(0.3)),
+            );
         }
     };
     let rule = match prediction.label {
-        Kind::Complaint => "dissatisfaction with a service or with what the council did or did not do",
+        Kind::Complaint => {
+            "dissatisfaction with a service or with what the council did or did not do"
+        }
         Kind::Compliment => "thanks or praise of people, outweighing any dissatisfaction",
         Kind::Comment => "a view on a policy or a service as a whole, or a suggestion",
-        Kind::FaultReport => "a first report of a fault or a first request for a service, with no sign it was reported before",
-        Kind::InformationRequest => "a new request for information (FOI, EIR or subject access), not a complaint about one",
+        Kind::FaultReport => {
+            "a first report of a fault or a first request for a service, with no sign it was reported before"
+        }
+        Kind::InformationRequest => {
+            "a new request for information (FOI, EIR or subject access), not a complaint about one"
+        }
         Kind::DamagesClaim => "asks for payment for loss or damage: a claim for the insurance team",
-        Kind::StaffGrievance => "a member of staff about their own employment: not a customer complaint",
+        Kind::StaffGrievance => {
+            "a member of staff about their own employment: not a customer complaint"
+        }
     };
     // The phrases behind the features that pushed hardest towards the chosen kind.
     let mut found = Vec::new();
@@ -125,7 +185,10 @@ pub fn kind_features(scan: &Scan<'_>, quotes_history: bool, text_length: usize) 
     let information = s(FoiRequest) + s(SarRequest);
     let information_complaint = s(InfoDissatisfaction) + s(DataBreach);
     let grounds = s(PriorContact) + s(StaffConduct) + 2.0 * history;
-    let mut features: Vec<f32> = Signal::ALL.iter().map(|signal| scan.score(*signal).min(12.0)).collect();
+    let mut features: Vec<f32> = Signal::ALL
+        .iter()
+        .map(|signal| scan.score(*signal).min(12.0))
+        .collect();
     features.extend([
         history,
         negations,
@@ -137,19 +200,51 @@ pub fn kind_features(scan: &Scan<'_>, quotes_history: bool, text_length: usize) 
         if failure_story { praise } else { 0.0 },
         not_complaint,
         // A first report of something to fix; the same words after an earlier report.
-        if something_to_fix && first_time { s(ReportIntent).min(6.0) + s(FaultCondition).min(4.5) + s(ServiceRequest) } else { 0.0 },
-        if something_to_fix && !first_time { s(ReportIntent).min(6.0) + s(FaultCondition).min(4.5) + s(ServiceRequest) } else { 0.0 },
+        if something_to_fix && first_time {
+            s(ReportIntent).min(6.0) + s(FaultCondition).min(4.5) + s(ServiceRequest)
+        } else {
+            0.0
+        },
+        if something_to_fix && !first_time {
+            s(ReportIntent).min(6.0) + s(FaultCondition).min(4.5) + s(ServiceRequest)
+        } else {
+            0.0
+        },
         // A view on policy with and without personal stake.
-        if s(PersonalStake) == 0.0 { general } else { 0.0 },
+        if s(PersonalStake) == 0.0 {
+            general
+        } else {
+            0.0
+        },
         if s(PersonalStake) > 0.0 { general } else { 0.0 },
         // A new request for information versus a complaint about one.
-        if information_complaint == 0.0 && s(PriorContact) < 2.0 { information } else { 0.0 },
-        if information_complaint > 0.0 { information + information_complaint } else { 0.0 },
+        if information_complaint == 0.0 && s(PriorContact) < 2.0 {
+            information
+        } else {
+            0.0
+        },
+        if information_complaint > 0.0 {
+            information + information_complaint
+        } else {
+            0.0
+        },
         // A claim with and without other grounds for complaint.
-        if scan.has(DamageLoss) && grounds < 2.0 { s(PaymentRequest) } else { 0.0 },
-        if scan.has(DamageLoss) && grounds >= 2.0 { s(PaymentRequest) } else { 0.0 },
+        if scan.has(DamageLoss) && grounds < 2.0 {
+            s(PaymentRequest)
+        } else {
+            0.0
+        },
+        if scan.has(DamageLoss) && grounds >= 2.0 {
+            s(PaymentRequest)
+        } else {
+            0.0
+        },
         // Employment vocabulary, unless the writer says they write as a resident.
-        if scan.has(AsResident) { 0.0 } else { s(StaffEmployment) },
+        if scan.has(AsResident) {
+            0.0
+        } else {
+            s(StaffEmployment)
+        },
     ]);
     features
 }
@@ -184,7 +279,11 @@ pub const COMBINED_FEATURES: [&str; 17] = [
 
 /// Every kind feature's name, in order.
 pub fn kind_feature_names() -> Vec<String> {
-    Signal::ALL.iter().map(|s| s.name().to_string()).chain(COMBINED_FEATURES.iter().map(|s| (*s).to_string())).collect()
+    Signal::ALL
+        .iter()
+        .map(|s| s.name().to_string())
+        .chain(COMBINED_FEATURES.iter().map(|s| (*s).to_string()))
+        .collect()
 }
 
 /// The signals whose phrases explain a feature, for evidence.
@@ -199,7 +298,11 @@ fn feature_signals(feature: &str) -> &'static [Signal] {
         "information_complaint" => &[InfoDissatisfaction, DataBreach],
         "claim_without_grounds" | "claim_with_grounds" => &[PaymentRequest, DamageLoss],
         "staff_employment_not_as_resident" => &[StaffEmployment],
-        name => Signal::ALL.iter().position(|s| s.name() == name).and_then(|i| Signal::ALL.get(i..=i)).unwrap_or(&[]),
+        name => Signal::ALL
+            .iter()
+            .position(|s| s.name() == name)
+            .and_then(|i| Signal::ALL.get(i..=i))
+            .unwrap_or(&[]),
     }
 }
 
@@ -219,28 +322,62 @@ fn praise_score(scan: &Scan<'_>, text_length: usize) -> f32 {
 }
 
 /// The service area: the form's answer, else the text (with a team mailbox's hint), else none.
-fn decide_area(submission: &Submission, policy: &Policy, scan: &Scan<'_>, evidence: &mut Vec<Evidence>) -> Option<String> {
+fn decide_area(
+    submission: &Submission,
+    policy: &Policy,
+    scan: &Scan<'_>,
+    evidence: &mut Vec<Evidence>,
+) -> Option<String> {
     let areas = &policy.document.service_areas;
-    if let Some(area) = submission.form.service_area.as_deref().filter(|a| areas.contains_key(*a) && *a != "other") {
-        note(evidence, "service_area", "the form's service area answer", vec![format!("service_area = {area}")]);
+    if let Some(area) = submission
+        .form
+        .service_area
+        .as_deref()
+        .filter(|a| areas.contains_key(*a) && *a != "other")
+    {
+        note(
+            evidence,
+            "service_area",
+            "the form's service area answer",
+            vec![format!("service_area = {area}")],
+        );
         return Some(area.to_string());
     }
     let hint = submission.form.mailbox.as_deref().and_then(|mailbox| {
-        let local = mailbox.split('@').next().unwrap_or(mailbox).to_ascii_lowercase();
+        let local = mailbox
+            .split('@')
+            .next()
+            .unwrap_or(mailbox)
+            .to_ascii_lowercase();
         policy.document.mailbox_hints.get(&local).cloned()
     });
     match (scan.best_area(), hint) {
         (Some((area, score)), hint) => {
             let hint_score = hint.as_deref().map_or(0.0, |h| scan.area_score(h) + 3.0);
             if let Some(hint) = hint.filter(|_| hint_score >= score) {
-                note(evidence, "service_area", "the team mailbox it was sent to", vec![format!("mailbox hint = {hint}")]);
+                note(
+                    evidence,
+                    "service_area",
+                    "the team mailbox it was sent to",
+                    vec![format!("mailbox hint = {hint}")],
+                );
                 return Some(hint);
             }
-            note(evidence, "service_area", "the service words in the message", scan.area_phrases(area));
+            note(
+                evidence,
+                "service_area",
+                "the service words in the message",
+                scan.area_phrases(area),
+            );
             Some(area.to_string())
         }
         (None, Some(hint)) => {
-            note(evidence, "service_area", "the team mailbox it was sent to", vec![format!("mailbox hint = {hint}")]);
+            note(
+                evidence,
+                "service_area",
+                "the team mailbox it was sent to",
+                vec![format!("mailbox hint = {hint}")],
+            );
             Some(hint)
         }
         (None, None) => None,
@@ -249,7 +386,14 @@ fn decide_area(submission: &Submission, policy: &Policy, scan: &Scan<'_>, eviden
 
 /// The procedure: the policy's rules, then, where the council has a trained procedure model and the form
 /// did not name a service area, the model (which sees the rules' answer among its features).
-fn decide_procedure(kind: Kind, scan: &Scan<'_>, policy: &Policy, area: Option<&str>, form_area: bool, evidence: &mut Vec<Evidence>) -> Option<Procedure> {
+fn decide_procedure(
+    kind: Kind,
+    scan: &Scan<'_>,
+    policy: &Policy,
+    area: Option<&str>,
+    form_area: bool,
+    evidence: &mut Vec<Evidence>,
+) -> Option<Procedure> {
     if !kind.is_feedback() {
         return None;
     }
@@ -257,20 +401,33 @@ fn decide_procedure(kind: Kind, scan: &Scan<'_>, policy: &Policy, area: Option<&
     let learned = if form_area || !policy.procedure_model.is_trained() {
         None
     } else {
-        policy.procedure_model.predict(&procedure_features(scan, kind, ruled))
+        policy
+            .procedure_model
+            .predict(&procedure_features(scan, kind, ruled))
     };
     match learned {
         Some(prediction) if prediction.label != ruled => {
             let mut phrases = Vec::new();
             for feature in prediction.top_features.iter().take(4) {
-                let from_area = feature.strip_prefix("area:").map(|a| scan.area_phrases(a)).unwrap_or_default();
-                for phrase in from_area.into_iter().chain(phrases_of(scan, feature_signals(feature))) {
+                let from_area = feature
+                    .strip_prefix("area:")
+                    .map(|a| scan.area_phrases(a))
+                    .unwrap_or_default();
+                for phrase in from_area
+                    .into_iter()
+                    .chain(phrases_of(scan, feature_signals(feature)))
+                {
                     if !phrases.contains(&phrase) {
                         phrases.push(phrase);
                     }
                 }
             }
-            note(evidence, "procedure", "the service words and signals, weighed as in the labelled corpus, point to this procedure", phrases);
+            note(
+                evidence,
+                "procedure",
+                "the service words and signals, weighed as in the labelled corpus, point to this procedure",
+                phrases,
+            );
             Some(prediction.label)
         }
         _ => {
@@ -285,9 +442,15 @@ fn decide_procedure(kind: Kind, scan: &Scan<'_>, policy: &Policy, area: Option<&
 pub fn procedure_features(scan: &Scan<'_>, kind: Kind, ruled: Procedure) -> Vec<f32> {
     // INVARIANT: the scan's areas are the policy's service areas in the same (BTreeMap) order.
     let areas = scan.area_scores().iter().map(|score| score.min(12.0));
-    let signals = Signal::ALL.iter().map(|signal| scan.score(*signal).min(12.0));
-    let kinds = [Kind::Complaint, Kind::Comment, Kind::Compliment].into_iter().map(|k| if k == kind { 1.0 } else { 0.0 });
-    let rules = Procedure::ALL.iter().map(|p| if *p == ruled { 1.0 } else { 0.0 });
+    let signals = Signal::ALL
+        .iter()
+        .map(|signal| scan.score(*signal).min(12.0));
+    let kinds = [Kind::Complaint, Kind::Comment, Kind::Compliment]
+        .into_iter()
+        .map(|k| if k == kind { 1.0 } else { 0.0 });
+    let rules = Procedure::ALL
+        .iter()
+        .map(|p| if *p == ruled { 1.0 } else { 0.0 });
     areas.chain(signals).chain(kinds).chain(rules).collect()
 }
 
@@ -303,50 +466,116 @@ pub fn procedure_features_of(submission: &Submission, policy: &Policy, kind: Kin
 
 /// The procedure model's feature names for a policy document.
 pub fn procedure_feature_names(document: &crate::policy::PolicyDocument) -> Vec<String> {
-    let areas = document.service_areas.keys().map(|area| format!("area:{area}"));
+    let areas = document
+        .service_areas
+        .keys()
+        .map(|area| format!("area:{area}"));
     let signals = Signal::ALL.iter().map(|s| s.name().to_string());
-    let kinds = ["kind:complaint", "kind:comment", "kind:compliment"].into_iter().map(str::to_owned);
-    let rules = Procedure::ALL.iter().map(|p| format!("rule:{}", crate::policy::snake(p)));
+    let kinds = ["kind:complaint", "kind:comment", "kind:compliment"]
+        .into_iter()
+        .map(str::to_owned);
+    let rules = Procedure::ALL
+        .iter()
+        .map(|p| format!("rule:{}", crate::policy::snake(p)));
     areas.chain(signals).chain(kinds).chain(rules).collect()
 }
 
 /// The procedure by the policy's rules, with the rule and the phrases behind it.
-fn rule_procedure(kind: Kind, scan: &Scan<'_>, policy: &Policy, area: Option<&str>, form_area: bool) -> (Procedure, &'static str, Vec<String>) {
+fn rule_procedure(
+    kind: Kind,
+    scan: &Scan<'_>,
+    policy: &Policy,
+    area: Option<&str>,
+    form_area: bool,
+) -> (Procedure, &'static str, Vec<String>) {
     use Signal::*;
     let s = |signal| scan.score(signal);
     let complaint = kind == Kind::Complaint;
-    let decided = |procedure, rule: &'static str, found: Vec<String>, _: ()| (procedure, rule, found);
+    let decided =
+        |procedure, rule: &'static str, found: Vec<String>, _: ()| (procedure, rule, found);
     let evidence = ();
     // An information-rights complaint needs the request or the personal data in view, not only words
     // like "withheld" or "redacted".
-    let information_context = scan.has(FoiRequest) || scan.has(SarRequest) || matches!(area, Some("information_requests" | "data_protection"));
-    let information_complaint = (s(InfoDissatisfaction) >= 3.0 && information_context) || s(DataBreach) >= 4.0;
+    let information_context = scan.has(FoiRequest)
+        || scan.has(SarRequest)
+        || matches!(area, Some("information_requests" | "data_protection"));
+    let information_complaint =
+        (s(InfoDissatisfaction) >= 3.0 && information_context) || s(DataBreach) >= 4.0;
     if complaint && information_complaint {
-        let personal = s(SarRequest) + s(DataBreach) > s(FoiRequest) || area == Some("data_protection");
+        let personal =
+            s(SarRequest) + s(DataBreach) > s(FoiRequest) || area == Some("data_protection");
         return if personal {
-            decided(Procedure::DataProtection, "a complaint about a subject access request or a data breach", phrases_of(scan, &[SarRequest, DataBreach, InfoDissatisfaction]), evidence)
+            decided(
+                Procedure::DataProtection,
+                "a complaint about a subject access request or a data breach",
+                phrases_of(scan, &[SarRequest, DataBreach, InfoDissatisfaction]),
+                evidence,
+            )
         } else {
-            decided(Procedure::FoiReview, "unhappy with an FOI/EIR answer: an internal review", phrases_of(scan, &[FoiRequest, InfoDissatisfaction]), evidence)
+            decided(
+                Procedure::FoiReview,
+                "unhappy with an FOI/EIR answer: an internal review",
+                phrases_of(scan, &[FoiRequest, InfoDissatisfaction]),
+                evidence,
+            )
         };
     }
     if complaint && s(GovernorWriter) >= 3.0 {
-        return decided(Procedure::Governor, "a governor about their treatment by the council", phrases_of(scan, &[GovernorWriter]), evidence);
+        return decided(
+            Procedure::Governor,
+            "a governor about their treatment by the council",
+            phrases_of(scan, &[GovernorWriter]),
+            evidence,
+        );
     }
-    if complaint && s(CouncillorSubject) >= 3.0 && (area.is_none() || area == Some("councillors") || s(CouncillorSubject) >= 6.0) {
-        return decided(Procedure::CouncillorConduct, "about a county councillor's conduct", phrases_of(scan, &[CouncillorSubject]), evidence);
+    if complaint
+        && s(CouncillorSubject) >= 3.0
+        && (area.is_none() || area == Some("councillors") || s(CouncillorSubject) >= 6.0)
+    {
+        return decided(
+            Procedure::CouncillorConduct,
+            "about a county councillor's conduct",
+            phrases_of(scan, &[CouncillorSubject]),
+            evidence,
+        );
     }
     if complaint && s(FluencyComplaint) >= 3.0 {
-        return decided(Procedure::FluencyDuty, "about a member of staff's spoken English (fluency duty)", phrases_of(scan, &[FluencyComplaint]), evidence);
+        return decided(
+            Procedure::FluencyDuty,
+            "about a member of staff's spoken English (fluency duty)",
+            phrases_of(scan, &[FluencyComplaint]),
+            evidence,
+        );
     }
     // A refused place or refused transport has an appeal of its own, whatever else the message mentions.
     // The form's own service area answer wins over words in the text.
     let refusal = scan.has(RefusalDecision) || scan.has(AppealDispute);
     let text_decides = !form_area || matches!(area, Some("school_transport" | "school_admissions"));
-    if complaint && refusal && text_decides && scan.area_score("school_transport") >= 3.0 && area != Some("school_admissions") {
-        return decided(Procedure::TransportAppeal, "a refused application for home to school transport: the transport appeal", phrases_of(scan, &[RefusalDecision, AppealDispute]), evidence);
+    if complaint
+        && refusal
+        && text_decides
+        && scan.area_score("school_transport") >= 3.0
+        && area != Some("school_admissions")
+    {
+        return decided(
+            Procedure::TransportAppeal,
+            "a refused application for home to school transport: the transport appeal",
+            phrases_of(scan, &[RefusalDecision, AppealDispute]),
+            evidence,
+        );
     }
-    if complaint && refusal && text_decides && scan.area_score("school_admissions") >= 3.0 && scan.area_score("special_educational_needs") < 3.0 {
-        return decided(Procedure::AdmissionsAppeal, "a refused school place: the admissions appeal", phrases_of(scan, &[RefusalDecision, AppealDispute]), evidence);
+    if complaint
+        && refusal
+        && text_decides
+        && scan.area_score("school_admissions") >= 3.0
+        && scan.area_score("special_educational_needs") < 3.0
+    {
+        return decided(
+            Procedure::AdmissionsAppeal,
+            "a refused school place: the admissions appeal",
+            phrases_of(scan, &[RefusalDecision, AppealDispute]),
+            evidence,
+        );
     }
     let spec = area.and_then(|a| policy.document.service_areas.get(a));
     let procedure = spec.map_or(Procedure::Corporate, |spec| spec.procedure);
@@ -363,33 +592,59 @@ fn rule_procedure(kind: Kind, scan: &Scan<'_>, policy: &Policy, area: Option<&st
             phrases_of(scan, &[ChildrensStatutoryCriteria]),
             evidence,
         ),
-        Procedure::Corporate => decided(procedure, "a council service without a procedure of its own", Vec::new(), evidence),
-        // Appeals are for disputed refusals; other complaints about admissions or transport are corporate.
-        Procedure::AdmissionsAppeal | Procedure::TransportAppeal if !scan.has(AppealDispute) && !scan.has(AppealRoute) => decided(
-            Procedure::Corporate,
-            "about the admissions or transport service, not a refusal to appeal: the corporate procedure",
+        Procedure::Corporate => decided(
+            procedure,
+            "a council service without a procedure of its own",
             Vec::new(),
             evidence,
         ),
-        other => decided(other, "the procedure of the service area", phrases_of(scan, &[AppealDispute, AppealRoute]), evidence),
+        // Appeals are for disputed refusals; other complaints about admissions or transport are corporate.
+        Procedure::AdmissionsAppeal | Procedure::TransportAppeal
+            if !scan.has(AppealDispute) && !scan.has(AppealRoute) =>
+        {
+            decided(
+                Procedure::Corporate,
+                "about the admissions or transport service, not a refusal to appeal: the corporate procedure",
+                Vec::new(),
+                evidence,
+            )
+        }
+        other => decided(
+            other,
+            "the procedure of the service area",
+            phrases_of(scan, &[AppealDispute, AppealRoute]),
+            evidence,
+        ),
     }
 }
 
 /// The directorate: information rights and staff matters sit with Strategic and Corporate Services,
 /// the statutory procedures with their own directorates, everything else with the service's.
-fn decide_directorate(kind: Kind, procedure: Option<Procedure>, policy: &Policy, area: Option<&str>) -> Option<Directorate> {
+fn decide_directorate(
+    kind: Kind,
+    procedure: Option<Procedure>,
+    policy: &Policy,
+    area: Option<&str>,
+) -> Option<Directorate> {
     if matches!(kind, Kind::InformationRequest | Kind::StaffGrievance) {
         return Some(Directorate::StrategicCorporateServices);
     }
     match procedure {
         Some(Procedure::CouncillorConduct) => None,
-        Some(Procedure::FoiReview | Procedure::DataProtection) => Some(Directorate::StrategicCorporateServices),
+        Some(Procedure::FoiReview | Procedure::DataProtection) => {
+            Some(Directorate::StrategicCorporateServices)
+        }
         Some(Procedure::Governor) => Some(Directorate::ChildrenYoungPeopleEducation),
         Some(Procedure::AdultSocialCare) => Some(Directorate::AdultSocialCareHealth),
-        Some(Procedure::ChildrensStatutory | Procedure::School | Procedure::AdmissionsAppeal | Procedure::TransportAppeal) => {
-            Some(Directorate::ChildrenYoungPeopleEducation)
-        }
-        _ => area.and_then(|a| policy.document.service_areas.get(a)).and_then(|spec| spec.directorate),
+        Some(
+            Procedure::ChildrensStatutory
+            | Procedure::School
+            | Procedure::AdmissionsAppeal
+            | Procedure::TransportAppeal,
+        ) => Some(Directorate::ChildrenYoungPeopleEducation),
+        _ => area
+            .and_then(|a| policy.document.service_areas.get(a))
+            .and_then(|spec| spec.directorate),
     }
 }
 
@@ -408,13 +663,36 @@ fn decide_exclusions(
     let mut exclusions = BTreeSet::new();
     let mut add = |exclusion, rule: &str, found: Vec<String>, evidence: &mut Vec<Evidence>| {
         exclusions.insert(exclusion);
-        note(evidence, &format!("exclusion:{}", crate::policy::snake(&exclusion)), rule, found);
+        note(
+            evidence,
+            &format!("exclusion:{}", crate::policy::snake(&exclusion)),
+            rule,
+            found,
+        );
     };
     match kind {
-        Kind::StaffGrievance => add(Exclusion::StaffPersonnelMatter, "staff personnel matters are not customer complaints", phrases_of(scan, &[StaffEmployment]), evidence),
-        Kind::DamagesClaim => add(Exclusion::CompensationClaim, "payment for loss or damage goes to the insurance team", phrases_of(scan, &[PaymentRequest]), evidence),
-        Kind::Complaint if scan.score(PaymentRequest) >= 3.0 && (scan.has(DamageLoss) || scan.phrases(PaymentRequest).len() >= 2) => {
-            add(Exclusion::CompensationClaim, "the complaint also asks for payment for loss or damage: that part goes to insurance", phrases_of(scan, &[PaymentRequest]), evidence);
+        Kind::StaffGrievance => add(
+            Exclusion::StaffPersonnelMatter,
+            "staff personnel matters are not customer complaints",
+            phrases_of(scan, &[StaffEmployment]),
+            evidence,
+        ),
+        Kind::DamagesClaim => add(
+            Exclusion::CompensationClaim,
+            "payment for loss or damage goes to the insurance team",
+            phrases_of(scan, &[PaymentRequest]),
+            evidence,
+        ),
+        Kind::Complaint
+            if scan.score(PaymentRequest) >= 3.0
+                && (scan.has(DamageLoss) || scan.phrases(PaymentRequest).len() >= 2) =>
+        {
+            add(
+                Exclusion::CompensationClaim,
+                "the complaint also asks for payment for loss or damage: that part goes to insurance",
+                phrases_of(scan, &[PaymentRequest]),
+                evidence,
+            );
         }
         _ => {}
     }
@@ -424,63 +702,147 @@ fn decide_exclusions(
         return exclusions;
     }
     if submission.form.legal_action_started == Some(true) {
-        add(Exclusion::LegalProceedingsStarted, "the form says legal action has started", vec!["legal_action_started = true".into()], evidence);
-    } else if scan.has(LegalStarted) || (scan.has(LegalWord) && scan.has(StartedVerb) && !scan.has(LegalThreat) && !scan.has(DecisionMade)) {
-        add(Exclusion::LegalProceedingsStarted, "legal proceedings have started (a threat alone would not exclude it)", phrases_of(scan, &[LegalStarted, LegalWord, StartedVerb]), evidence);
+        add(
+            Exclusion::LegalProceedingsStarted,
+            "the form says legal action has started",
+            vec!["legal_action_started = true".into()],
+            evidence,
+        );
+    } else if scan.has(LegalStarted)
+        || (scan.has(LegalWord)
+            && scan.has(StartedVerb)
+            && !scan.has(LegalThreat)
+            && !scan.has(DecisionMade))
+    {
+        add(
+            Exclusion::LegalProceedingsStarted,
+            "legal proceedings have started (a threat alone would not exclude it)",
+            phrases_of(scan, &[LegalStarted, LegalWord, StartedVerb]),
+            evidence,
+        );
     }
     // "The Ombudsman ... issued its final decision", "struck out by the judge": a court, tribunal or the
     // Ombudsman named beside a decision already made.
     let decided = scan.has(DecisionMade);
     if scan.has(CourtDecided) || (decided && scan.has(CourtMention)) {
-        add(Exclusion::DecidedByCourtOrTribunal, "a court or tribunal has already decided it", phrases_of(scan, &[CourtDecided, CourtMention, DecisionMade]), evidence);
+        add(
+            Exclusion::DecidedByCourtOrTribunal,
+            "a court or tribunal has already decided it",
+            phrases_of(scan, &[CourtDecided, CourtMention, DecisionMade]),
+            evidence,
+        );
     }
     if scan.has(OmbudsmanDecided) || (decided && scan.has(OmbudsmanMention)) {
-        add(Exclusion::DecidedByOmbudsman, "the Ombudsman has already decided it", phrases_of(scan, &[OmbudsmanDecided, OmbudsmanMention, DecisionMade]), evidence);
+        add(
+            Exclusion::DecidedByOmbudsman,
+            "the Ombudsman has already decided it",
+            phrases_of(scan, &[OmbudsmanDecided, OmbudsmanMention, DecisionMade]),
+            evidence,
+        );
     }
     if kind != Kind::Complaint {
         return exclusions;
     }
     // Disputing the refusal itself (not how an appeal was run) has an appeal panel or the SEND tribunal.
     let refusal = scan.has(RefusalDecision) || scan.has(AppealDispute);
-    let appeal_procedure = matches!(procedure, Some(Procedure::AdmissionsAppeal | Procedure::TransportAppeal));
+    let appeal_procedure = matches!(
+        procedure,
+        Some(Procedure::AdmissionsAppeal | Procedure::TransportAppeal)
+    );
     let send_tribunal = area == Some("special_educational_needs") && refusal;
     if (appeal_procedure && refusal) || send_tribunal {
-        add(Exclusion::AlternativeRoute, "an appeal panel or tribunal decides this", phrases_of(scan, &[RefusalDecision, AppealDispute, AppealRoute]), evidence);
+        add(
+            Exclusion::AlternativeRoute,
+            "an appeal panel or tribunal decides this",
+            phrases_of(scan, &[RefusalDecision, AppealDispute, AppealRoute]),
+            evidence,
+        );
     }
-    let aware = submission.form.aware_since.map(|d| (d, format!("aware_since = {d}"))).or_else(|| aware_from_text(normalised, received));
+    let aware = submission
+        .form
+        .aware_since
+        .map(|d| (d, format!("aware_since = {d}")))
+        .or_else(|| aware_from_text(normalised, received));
     if let Some((aware, found)) = aware
-        && received.checked_sub_months(Months::new(12)).is_some_and(|limit| aware < limit)
+        && received
+            .checked_sub_months(Months::new(12))
+            .is_some_and(|limit| aware < limit)
     {
-        add(Exclusion::OverTwelveMonths, "more than 12 months since the person became aware (discretion for mitigating circumstances)", vec![found], evidence);
+        add(
+            Exclusion::OverTwelveMonths,
+            "more than 12 months since the person became aware (discretion for mitigating circumstances)",
+            vec![found],
+            evidence,
+        );
     }
     exclusions
 }
 
-fn decide_cautions(kind: Kind, procedure: Option<Procedure>, submission: &Submission, scan: &Scan<'_>, evidence: &mut Vec<Evidence>) -> BTreeSet<Caution> {
+fn decide_cautions(
+    kind: Kind,
+    procedure: Option<Procedure>,
+    submission: &Submission,
+    scan: &Scan<'_>,
+    evidence: &mut Vec<Evidence>,
+) -> BTreeSet<Caution> {
     use Signal::*;
     let mut cautions = BTreeSet::new();
     let mut add = |caution, rule: &str, found: Vec<String>, evidence: &mut Vec<Evidence>| {
         cautions.insert(caution);
-        note(evidence, &format!("caution:{}", crate::policy::snake(&caution)), rule, found);
+        note(
+            evidence,
+            &format!("caution:{}", crate::policy::snake(&caution)),
+            rule,
+            found,
+        );
     };
     // Harm described outright, or a word for harm beside a child or an adult who may be at risk (not an
     // injury that is the subject of a claim).
     let harm = scan.score(Safeguarding);
     let claim = kind == Kind::DamagesClaim;
     if harm >= 3.0 || (harm >= 1.0 && scan.has(VulnerablePerson) && !claim) {
-        add(Caution::Safeguarding, "someone may be at risk of harm: safeguarding takes precedence", phrases_of(scan, &[Safeguarding, VulnerablePerson]), evidence);
+        add(
+            Caution::Safeguarding,
+            "someone may be at risk of harm: safeguarding takes precedence",
+            phrases_of(scan, &[Safeguarding, VulnerablePerson]),
+            evidence,
+        );
     }
     if submission.form.on_behalf == Some(true) {
-        add(Caution::OnBehalfOfSomeone, "the form says this is on someone's behalf", vec!["on_behalf = true".into()], evidence);
-    } else if scan.has(OnBehalfExplicit) || (kind == Kind::Complaint && procedure == Some(Procedure::AdultSocialCare) && scan.has(Relative)) {
-        add(Caution::OnBehalfOfSomeone, "written for another adult: consent may be needed", phrases_of(scan, &[OnBehalfExplicit, Relative]), evidence);
+        add(
+            Caution::OnBehalfOfSomeone,
+            "the form says this is on someone's behalf",
+            vec!["on_behalf = true".into()],
+            evidence,
+        );
+    } else if scan.has(OnBehalfExplicit)
+        || (kind == Kind::Complaint
+            && procedure == Some(Procedure::AdultSocialCare)
+            && scan.has(Relative))
+    {
+        add(
+            Caution::OnBehalfOfSomeone,
+            "written for another adult: consent may be needed",
+            phrases_of(scan, &[OnBehalfExplicit, Relative]),
+            evidence,
+        );
     }
     let format = scan.score(AlternativeFormat);
     if format >= 4.0 || (format >= 1.0 && scan.has(RequestVerb)) {
-        add(Caution::AlternativeFormatRequested, "asks for another format or language", phrases_of(scan, &[AlternativeFormat]), evidence);
+        add(
+            Caution::AlternativeFormatRequested,
+            "asks for another format or language",
+            phrases_of(scan, &[AlternativeFormat]),
+            evidence,
+        );
     }
     if procedure == Some(Procedure::FluencyDuty) && scan.has(FluencyIllegitimate) {
-        add(Caution::FluencyDutyNotLegitimate, "accent, manner, tone, origin or a private provider's staff are outside the fluency duty", phrases_of(scan, &[FluencyIllegitimate]), evidence);
+        add(
+            Caution::FluencyDutyNotLegitimate,
+            "accent, manner, tone, origin or a private provider's staff are outside the fluency duty",
+            phrases_of(scan, &[FluencyIllegitimate]),
+            evidence,
+        );
     }
     cautions
 }
@@ -497,7 +859,9 @@ fn aware_from_text(normalised: &str, received: NaiveDate) -> Option<(NaiveDate, 
         let rest = bytes.get(i + 1..).unwrap_or(&[]);
         let year_like = rest.len() > 4
             && matches!(rest.get(..2), Some(b"19" | b"20"))
-            && rest.get(2..4).is_some_and(|d| d.iter().all(u8::is_ascii_digit))
+            && rest
+                .get(2..4)
+                .is_some_and(|d| d.iter().all(u8::is_ascii_digit))
             && rest.get(4) == Some(&b' ');
         if year_like || rest.starts_with(b"ago ") || rest.starts_with(b"last year ") {
             anchors.push(i);
@@ -513,7 +877,12 @@ fn aware_from_text(normalised: &str, received: NaiveDate) -> Option<(NaiveDate, 
         while !normalised.is_char_boundary(to) {
             to += 1;
         }
-        let words: Vec<&str> = normalised.get(from..to).unwrap_or("").split(' ').filter(|w| !w.is_empty()).collect();
+        let words: Vec<&str> = normalised
+            .get(from..to)
+            .unwrap_or("")
+            .split(' ')
+            .filter(|w| !w.is_empty())
+            .collect();
         if let Some(found) = aware_in_words(&words, received)
             && earliest.as_ref().is_none_or(|(d, _)| found.0 < *d)
         {
@@ -526,7 +895,12 @@ fn aware_from_text(normalised: &str, received: NaiveDate) -> Option<(NaiveDate, 
 /// The earliest awareness date that a run of words states.
 fn aware_in_words(words: &[&str], received: NaiveDate) -> Option<(NaiveDate, String)> {
     let at = |i: usize| words.get(i).copied().unwrap_or("");
-    let phrase = |from: usize, to: usize| words.get(from..=to.min(words.len().saturating_sub(1))).map(|w| w.join(" ")).unwrap_or_default();
+    let phrase = |from: usize, to: usize| {
+        words
+            .get(from..=to.min(words.len().saturating_sub(1)))
+            .map(|w| w.join(" "))
+            .unwrap_or_default()
+    };
     let mut earliest: Option<(NaiveDate, String)> = None;
     let mut consider = |date: NaiveDate, found: String| {
         if date <= received && earliest.as_ref().is_none_or(|(d, _)| date < *d) {
@@ -537,14 +911,28 @@ fn aware_in_words(words: &[&str], received: NaiveDate) -> Option<(NaiveDate, Str
         // "<n> [and a half] years|months ago", "over a year ago": the unit and the number a few words before "ago".
         if *word == "ago" {
             let start = i.saturating_sub(6);
-            if let Some(unit_at) = (start..i).rev().find(|&k| matches!(at(k), "year" | "years" | "month" | "months")) {
-                let per_unit = if at(unit_at).starts_with("year") { 12 } else { 1 };
+            if let Some(unit_at) = (start..i)
+                .rev()
+                .find(|&k| matches!(at(k), "year" | "years" | "month" | "months"))
+            {
+                let per_unit = if at(unit_at).starts_with("year") {
+                    12
+                } else {
+                    1
+                };
                 let half = (start..unit_at).any(|k| at(k) == "half");
                 let beyond = (start..unit_at).any(|k| matches!(at(k), "over" | "than"));
                 // The "a" of "and a half" is not the number.
-                let count = (start..unit_at).rev().find_map(|k| if at(k) == "a" && at(k + 1) == "half" { None } else { number(at(k)) });
+                let count = (start..unit_at).rev().find_map(|k| {
+                    if at(k) == "a" && at(k + 1) == "half" {
+                        None
+                    } else {
+                        number(at(k))
+                    }
+                });
                 if let Some(n) = count {
-                    let months = n * per_unit + if half { per_unit / 2 } else { 0 } + u32::from(beyond);
+                    let months =
+                        n * per_unit + if half { per_unit / 2 } else { 0 } + u32::from(beyond);
                     consider(received - Months::new(months), phrase(start, i));
                 }
             }
@@ -556,9 +944,16 @@ fn aware_in_words(words: &[&str], received: NaiveDate) -> Option<(NaiveDate, Str
             let start = i.saturating_sub(5);
             let window = start..i;
             let anchored = window.clone().any(|k| matches!(at(k), "since" | "back"))
-                || (window.clone().any(|k| at(k) == "in") && window.clone().any(|k| month(at(k)).is_some() || season(at(k)).is_some()));
+                || (window.clone().any(|k| at(k) == "in")
+                    && window
+                        .clone()
+                        .any(|k| month(at(k)).is_some() || season(at(k)).is_some()));
             if anchored {
-                let month = window.clone().rev().find_map(|k| month(at(k)).or_else(|| season(at(k)))).unwrap_or(12);
+                let month = window
+                    .clone()
+                    .rev()
+                    .find_map(|k| month(at(k)).or_else(|| season(at(k))))
+                    .unwrap_or(12);
                 if let Some(date) = NaiveDate::from_ymd_opt(year, month, 1) {
                     consider(date, phrase(start, i));
                 }
@@ -613,12 +1008,30 @@ fn number(word: &str) -> Option<u32> {
 }
 
 fn year(word: &str) -> Option<i32> {
-    word.parse::<i32>().ok().filter(|y| (1950..=2100).contains(y))
+    word.parse::<i32>()
+        .ok()
+        .filter(|y| (1950..=2100).contains(y))
 }
 
 fn month(word: &str) -> Option<u32> {
-    const MONTHS: [&str; 12] = ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"];
-    MONTHS.iter().position(|m| *m == word || (word.len() == 3 && m.starts_with(word) && word != "may")).and_then(|i| u32::try_from(i + 1).ok())
+    const MONTHS: [&str; 12] = [
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+    ];
+    MONTHS
+        .iter()
+        .position(|m| *m == word || (word.len() == 3 && m.starts_with(word) && word != "may"))
+        .and_then(|i| u32::try_from(i + 1).ok())
 }
 
 #[cfg(test)]
@@ -633,14 +1046,23 @@ mod tests {
     #[test]
     fn spans_and_dates_in_the_text_say_when_the_person_became_aware() {
         let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day);
-        assert_eq!(aware("It started two and a half years ago."), d(2023, 10, 15));
+        assert_eq!(
+            aware("It started two and a half years ago."),
+            d(2023, 10, 15)
+        );
         assert_eq!(aware("over a year ago"), d(2025, 3, 15));
         assert_eq!(aware("back in the spring of 2024 I paid"), d(2024, 3, 1));
         assert_eq!(aware("since March 2024"), d(2024, 3, 1));
-        assert_eq!(aware("I've been asking since early last year"), d(2025, 2, 1));
+        assert_eq!(
+            aware("I've been asking since early last year"),
+            d(2025, 2, 1)
+        );
         assert_eq!(aware("eight months ago"), d(2025, 8, 15));
         // A period asked about, or a bare year, is not when the person became aware.
-        assert_eq!(aware("the number of potholes for the last three years"), None);
+        assert_eq!(
+            aware("the number of potholes for the last three years"),
+            None
+        );
         assert_eq!(aware("We adopted in 2021 and it was fine"), None);
     }
 }

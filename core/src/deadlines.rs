@@ -52,32 +52,49 @@ fn deadline(policy: &Policy, stage: &str, clock: &ClockSpec, starts: &ClockStart
         from: clock.from,
         starts: start,
         due: start.map(|s| add_period(policy, s, clock.period)),
-        due_extended: start.zip(clock.extended).map(|(s, p)| add_period(policy, s, p)),
+        due_extended: start
+            .zip(clock.extended)
+            .map(|(s, p)| add_period(policy, s, p)),
         repeats: clock.repeats,
     }
 }
 
 /// Every clock that applies to a matter of this kind and procedure. Comments and compliments keep only
 /// the acknowledgement; kinds redirected elsewhere get their redirect's clocks.
-pub fn deadlines(policy: &Policy, kind: Kind, procedure: Option<Procedure>, starts: &ClockStarts) -> Vec<Deadline> {
+pub fn deadlines(
+    policy: &Policy,
+    kind: Kind,
+    procedure: Option<Procedure>,
+    starts: &ClockStarts,
+) -> Vec<Deadline> {
     let mut out = Vec::new();
     match procedure.and_then(|p| policy.procedure(p)) {
         Some(spec) if kind.is_feedback() => {
             for stage in &spec.stages {
                 for clock in &stage.clocks {
-                    let acknowledgement = matches!(clock.milestone.as_str(), "acknowledge" | "contact");
+                    let acknowledgement =
+                        matches!(clock.milestone.as_str(), "acknowledge" | "contact");
                     if kind == Kind::Complaint || acknowledgement {
                         out.push(deadline(policy, &stage.id, clock, starts));
                     }
                 }
             }
             if kind == Kind::Complaint {
-                out.extend(spec.windows.iter().map(|clock| deadline(policy, "window", clock, starts)));
+                out.extend(
+                    spec.windows
+                        .iter()
+                        .map(|clock| deadline(policy, "window", clock, starts)),
+                );
             }
         }
         _ => {
             if let Some(redirect) = policy.document.redirects.get(&kind) {
-                out.extend(redirect.clocks.iter().map(|clock| deadline(policy, "redirect", clock, starts)));
+                out.extend(
+                    redirect
+                        .clocks
+                        .iter()
+                        .map(|clock| deadline(policy, "redirect", clock, starts)),
+                );
             }
         }
     }
@@ -85,10 +102,21 @@ pub fn deadlines(policy: &Policy, kind: Kind, procedure: Option<Procedure>, star
 }
 
 /// The clocks of one stage, once it has started (mailbot calls this on escalation).
-pub fn stage_deadlines(policy: &Policy, procedure: Procedure, stage_id: &str, starts: &ClockStarts) -> Vec<Deadline> {
+pub fn stage_deadlines(
+    policy: &Policy,
+    procedure: Procedure,
+    stage_id: &str,
+    starts: &ClockStarts,
+) -> Vec<Deadline> {
     policy
         .procedure(procedure)
         .and_then(|spec| spec.stages.iter().find(|s| s.id == stage_id))
-        .map(|stage| stage.clocks.iter().map(|clock| deadline(policy, &stage.id, clock, starts)).collect())
+        .map(|stage| {
+            stage
+                .clocks
+                .iter()
+                .map(|clock| deadline(policy, &stage.id, clock, starts))
+                .collect()
+        })
         .unwrap_or_default()
 }

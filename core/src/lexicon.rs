@@ -129,7 +129,61 @@ impl Signal {
     }
 
     /// Every signal, in declaration order.
-    pub const ALL: [Signal; SIGNALS] = [Signal::ComplaintIntent, Signal::NotComplaint, Signal::Dissatisfaction, Signal::PriorContact, Signal::Delay, Signal::StaffConduct, Signal::ServiceFailure, Signal::Praise, Signal::Sarcasm, Signal::Courtesy, Signal::PolicyLevel, Signal::Suggestion, Signal::GeneralAudience, Signal::ReportIntent, Signal::FaultCondition, Signal::ServiceRequest, Signal::FoiRequest, Signal::SarRequest, Signal::InfoDissatisfaction, Signal::DataBreach, Signal::PaymentRequest, Signal::DamageLoss, Signal::StaffEmployment, Signal::AsResident, Signal::LegalStarted, Signal::LegalWord, Signal::StartedVerb, Signal::LegalThreat, Signal::CourtDecided, Signal::OmbudsmanDecided, Signal::OmbudsmanMention, Signal::CourtMention, Signal::DecisionMade, Signal::AppealRoute, Signal::AppealDispute, Signal::RefusalDecision, Signal::Safeguarding, Signal::VulnerablePerson, Signal::OnBehalfExplicit, Signal::Relative, Signal::AlternativeFormat, Signal::RequestVerb, Signal::FluencyComplaint, Signal::FluencyIllegitimate, Signal::CouncillorSubject, Signal::CouncillorHelper, Signal::GovernorWriter, Signal::ChildrensStatutoryCriteria, Signal::Escalation, Signal::Negation, Signal::FirstPerson, Signal::PersonPraised, Signal::PersonalStake];
+    pub const ALL: [Signal; SIGNALS] = [
+        Signal::ComplaintIntent,
+        Signal::NotComplaint,
+        Signal::Dissatisfaction,
+        Signal::PriorContact,
+        Signal::Delay,
+        Signal::StaffConduct,
+        Signal::ServiceFailure,
+        Signal::Praise,
+        Signal::Sarcasm,
+        Signal::Courtesy,
+        Signal::PolicyLevel,
+        Signal::Suggestion,
+        Signal::GeneralAudience,
+        Signal::ReportIntent,
+        Signal::FaultCondition,
+        Signal::ServiceRequest,
+        Signal::FoiRequest,
+        Signal::SarRequest,
+        Signal::InfoDissatisfaction,
+        Signal::DataBreach,
+        Signal::PaymentRequest,
+        Signal::DamageLoss,
+        Signal::StaffEmployment,
+        Signal::AsResident,
+        Signal::LegalStarted,
+        Signal::LegalWord,
+        Signal::StartedVerb,
+        Signal::LegalThreat,
+        Signal::CourtDecided,
+        Signal::OmbudsmanDecided,
+        Signal::OmbudsmanMention,
+        Signal::CourtMention,
+        Signal::DecisionMade,
+        Signal::AppealRoute,
+        Signal::AppealDispute,
+        Signal::RefusalDecision,
+        Signal::Safeguarding,
+        Signal::VulnerablePerson,
+        Signal::OnBehalfExplicit,
+        Signal::Relative,
+        Signal::AlternativeFormat,
+        Signal::RequestVerb,
+        Signal::FluencyComplaint,
+        Signal::FluencyIllegitimate,
+        Signal::CouncillorSubject,
+        Signal::CouncillorHelper,
+        Signal::GovernorWriter,
+        Signal::ChildrensStatutoryCriteria,
+        Signal::Escalation,
+        Signal::Negation,
+        Signal::FirstPerson,
+        Signal::PersonPraised,
+        Signal::PersonalStake,
+    ];
 }
 
 /// Number of signals.
@@ -234,22 +288,54 @@ pub struct Scan<'a> {
 
 impl Lexicon {
     /// Compiles the cue file, reporting unknown areas and empty phrases into `problems`.
-    pub fn compile(source: &LexiconSource, areas: &BTreeMap<String, ServiceAreaSpec>, problems: &mut Vec<PolicyProblem>) -> Lexicon {
+    pub fn compile(
+        source: &LexiconSource,
+        areas: &BTreeMap<String, ServiceAreaSpec>,
+        problems: &mut Vec<PolicyProblem>,
+    ) -> Lexicon {
         let mut patterns: Vec<(String, PatternMeta)> = Vec::new();
-        let mut add = |phrase: &str, slot: Slot, weight: f32, overrides: &[Signal], field: String, problems: &mut Vec<PolicyProblem>| {
+        let mut add = |phrase: &str,
+                       slot: Slot,
+                       weight: f32,
+                       overrides: &[Signal],
+                       field: String,
+                       problems: &mut Vec<PolicyProblem>| {
             let prefix = phrase.ends_with('*');
             let words = normalise(phrase.trim_end_matches('*'));
             if words.trim().is_empty() {
-                problems.push(PolicyProblem { field, message: format!("phrase `{phrase}` has no words") });
+                problems.push(PolicyProblem {
+                    field,
+                    message: format!("phrase `{phrase}` has no words"),
+                });
                 return;
             }
             // A leading space always, a trailing one unless the phrase ends in `*`: whole words only.
-            let pattern = if prefix { words.trim_end().to_string() } else { words };
-            patterns.push((pattern, PatternMeta { slot, weight, overrides: overrides.to_vec(), phrase: phrase.to_string(), coverable: false }));
+            let pattern = if prefix {
+                words.trim_end().to_string()
+            } else {
+                words
+            };
+            patterns.push((
+                pattern,
+                PatternMeta {
+                    slot,
+                    weight,
+                    overrides: overrides.to_vec(),
+                    phrase: phrase.to_string(),
+                    coverable: false,
+                },
+            ));
         };
         for (index, group) in source.cues.iter().enumerate() {
             for phrase in &group.phrases {
-                add(phrase, Slot::Signal(group.signal), group.weight, &group.overrides, format!("cues[{index}].phrases"), problems);
+                add(
+                    phrase,
+                    Slot::Signal(group.signal),
+                    group.weight,
+                    &group.overrides,
+                    format!("cues[{index}].phrases"),
+                    problems,
+                );
             }
         }
         let names: Vec<String> = areas.keys().cloned().collect();
@@ -257,7 +343,14 @@ impl Lexicon {
             match names.iter().position(|name| name == area) {
                 Some(slot) => {
                     for phrase in &cues.phrases {
-                        add(phrase, Slot::Area(slot), cues.weight, &[], format!("areas.{area}"), problems);
+                        add(
+                            phrase,
+                            Slot::Area(slot),
+                            cues.weight,
+                            &[],
+                            format!("areas.{area}"),
+                            problems,
+                        );
                     }
                 }
                 None => problems.push(PolicyProblem {
@@ -279,7 +372,10 @@ impl Lexicon {
         let automaton = match automaton {
             Ok(automaton) => Some(automaton),
             Err(err) => {
-                problems.push(PolicyProblem { field: "cues".into(), message: format!("the phrases cannot be compiled: {err}") });
+                problems.push(PolicyProblem {
+                    field: "cues".into(),
+                    message: format!("the phrases cannot be compiled: {err}"),
+                });
                 None
             }
         };
@@ -288,7 +384,12 @@ impl Lexicon {
         if let Some(automaton) = &automaton {
             mark_coverable(automaton, &texts, &mut patterns);
         }
-        Lexicon { automaton, patterns, longest, areas: names }
+        Lexicon {
+            automaton,
+            patterns,
+            longest,
+            areas: names,
+        }
     }
 
     /// Finds every cue in normalised text. A match inside a longer match of the same signal, or inside a
@@ -308,11 +409,22 @@ impl Lexicon {
         let longest = self.longest;
         let mut kept: Vec<(usize, Hit<'a>)> = Vec::with_capacity(found.len());
         for (index, (start, end, meta)) in found.iter().enumerate() {
-            let same_end_before = found.get(..index).unwrap_or(&[]).iter().rev().take_while(|(_, e, _)| e == end);
-            let after = found.get(index + 1..).unwrap_or(&[]).iter().take_while(|(_, e, _)| *e <= end + longest);
+            let same_end_before = found
+                .get(..index)
+                .unwrap_or(&[])
+                .iter()
+                .rev()
+                .take_while(|(_, e, _)| e == end);
+            let after = found
+                .get(index + 1..)
+                .unwrap_or(&[])
+                .iter()
+                .take_while(|(_, e, _)| *e <= end + longest);
             let covered = meta.coverable && same_end_before.chain(after).any(|(s, e, other)| {
                 let contains = s <= start && e >= end && (e - s) > (end - start);
-                contains && (other.slot == meta.slot || matches!(meta.slot, Slot::Signal(sig) if other.overrides.contains(&sig)))
+                contains
+                    && (other.slot == meta.slot
+                        || matches!(meta.slot, Slot::Signal(sig) if other.overrides.contains(&sig)))
             });
             if covered {
                 continue;
@@ -321,7 +433,14 @@ impl Lexicon {
                 Slot::Signal(signal) => signal as usize,
                 Slot::Area(index) => SIGNALS + index,
             };
-            kept.push((slot, Hit { phrase: meta.phrase.as_str(), weight: meta.weight, at: *start }));
+            kept.push((
+                slot,
+                Hit {
+                    phrase: meta.phrase.as_str(),
+                    weight: meta.weight,
+                    at: *start,
+                },
+            ));
         }
         // Group by slot with a counting sort, keeping each slot's hits in text order.
         let slots = SIGNALS + self.areas.len();
@@ -354,8 +473,12 @@ impl Lexicon {
             signal_scores: Vec::new(),
             area_scores: Vec::new(),
         };
-        scan.signal_scores = (0..SIGNALS).map(|slot| distinct_weight(scan.slot_hits(slot))).collect();
-        scan.area_scores = (0..scan.area_names.len()).map(|area| distinct_weight(scan.slot_hits(SIGNALS + area))).collect();
+        scan.signal_scores = (0..SIGNALS)
+            .map(|slot| distinct_weight(scan.slot_hits(slot)))
+            .collect();
+        scan.area_scores = (0..scan.area_names.len())
+            .map(|area| distinct_weight(scan.slot_hits(SIGNALS + area)))
+            .collect();
         scan
     }
 }
@@ -366,10 +489,20 @@ impl Lexicon {
 fn mark_coverable(automaton: &AhoCorasick, texts: &[String], patterns: &mut [Vec<PatternMeta>]) {
     let mut coverable: Vec<(usize, usize)> = Vec::new();
     for (outer, text) in texts.iter().enumerate() {
-        for inner in automaton.find_overlapping_iter(text.as_str()).map(|m| m.pattern().as_usize()).filter(|inner| *inner != outer) {
-            let (Some(outer_metas), Some(inner_metas)) = (patterns.get(outer), patterns.get(inner)) else { continue };
+        for inner in automaton
+            .find_overlapping_iter(text.as_str())
+            .map(|m| m.pattern().as_usize())
+            .filter(|inner| *inner != outer)
+        {
+            let (Some(outer_metas), Some(inner_metas)) = (patterns.get(outer), patterns.get(inner))
+            else {
+                continue;
+            };
             for (position, meta) in inner_metas.iter().enumerate() {
-                let cancels = outer_metas.iter().any(|o| o.slot == meta.slot || matches!(meta.slot, Slot::Signal(sig) if o.overrides.contains(&sig)));
+                let cancels = outer_metas.iter().any(|o| {
+                    o.slot == meta.slot
+                        || matches!(meta.slot, Slot::Signal(sig) if o.overrides.contains(&sig))
+                });
                 if cancels {
                     coverable.push((inner, position));
                 }
@@ -377,7 +510,10 @@ fn mark_coverable(automaton: &AhoCorasick, texts: &[String], patterns: &mut [Vec
         }
     }
     for (inner, position) in coverable {
-        if let Some(meta) = patterns.get_mut(inner).and_then(|metas| metas.get_mut(position)) {
+        if let Some(meta) = patterns
+            .get_mut(inner)
+            .and_then(|metas| metas.get_mut(position))
+        {
             meta.coverable = true;
         }
     }
@@ -399,7 +535,10 @@ impl<'a> Scan<'a> {
 
     /// The summed weight of a signal's hits, each distinct phrase counted once.
     pub fn score(&self, signal: Signal) -> f32 {
-        self.signal_scores.get(signal as usize).copied().unwrap_or(0.0)
+        self.signal_scores
+            .get(signal as usize)
+            .copied()
+            .unwrap_or(0.0)
     }
 
     /// Every area's score, in the policy's order of service areas.
@@ -425,7 +564,12 @@ impl<'a> Scan<'a> {
     /// The service area with the highest score (ties to the first by name), if any cue matched.
     pub fn best_area(&self) -> Option<(&'a str, f32)> {
         let mut best: Option<(&'a str, f32)> = None;
-        for (area, score) in self.area_names.iter().zip(&self.area_scores).filter(|(_, score)| **score > 0.0) {
+        for (area, score) in self
+            .area_names
+            .iter()
+            .zip(&self.area_scores)
+            .filter(|(_, score)| **score > 0.0)
+        {
             if best.is_none_or(|(_, top)| *score > top) {
                 best = Some((area.as_str(), *score));
             }
@@ -435,12 +579,22 @@ impl<'a> Scan<'a> {
 
     /// The distinct phrases found for one area, for evidence.
     pub fn area_phrases(&self, area: &str) -> Vec<String> {
-        self.area_names.iter().position(|name| name == area).map_or_else(Vec::new, |index| distinct_phrases(self.slot_hits(SIGNALS + index)))
+        self.area_names
+            .iter()
+            .position(|name| name == area)
+            .map_or_else(Vec::new, |index| {
+                distinct_phrases(self.slot_hits(SIGNALS + index))
+            })
     }
 
     /// The score of one area.
     pub fn area_score(&self, area: &str) -> f32 {
-        self.area_names.iter().position(|name| name == area).and_then(|index| self.area_scores.get(index)).copied().unwrap_or(0.0)
+        self.area_names
+            .iter()
+            .position(|name| name == area)
+            .and_then(|index| self.area_scores.get(index))
+            .copied()
+            .unwrap_or(0.0)
     }
 }
 

@@ -35,24 +35,45 @@ pub use policy::{Policy, PolicyError, PolicyProblem};
 pub fn assess(submission: &Submission, policy: &Policy, today: NaiveDate) -> Assessment {
     let classified = classify::classify(submission, policy, today);
     let receipt = match submission.received {
-        Some(received) => policy.calendar.effective_receipt(received, policy.document.calendar.office_cutoff),
+        Some(received) => policy
+            .calendar
+            .effective_receipt(received, policy.document.calendar.office_cutoff),
         None => policy.calendar.working_day_on_or_after(today),
     };
-    let starts = ClockStarts { receipt: Some(receipt), awareness: submission.form.aware_since, ..ClockStarts::default() };
+    let starts = ClockStarts {
+        receipt: Some(receipt),
+        awareness: submission.form.aware_since,
+        ..ClockStarts::default()
+    };
     let deadlines = deadlines::deadlines(policy, classified.kind, classified.procedure, &starts);
-    let route = route(policy, classified.kind, classified.procedure, classified.directorate, classified.service_area.as_deref());
+    let route = route(
+        policy,
+        classified.kind,
+        classified.procedure,
+        classified.directorate,
+        classified.service_area.as_deref(),
+    );
     let mut advice = Vec::new();
     if let Some(redirect) = policy.document.redirects.get(&classified.kind) {
-        advice.push(Advice { about: format!("kind:{}", policy::snake(&classified.kind)), text: redirect.advice.clone() });
+        advice.push(Advice {
+            about: format!("kind:{}", policy::snake(&classified.kind)),
+            text: redirect.advice.clone(),
+        });
     }
     for exclusion in &classified.exclusions {
         if let Some(text) = policy.document.exclusions.get(exclusion) {
-            advice.push(Advice { about: format!("exclusion:{}", policy::snake(exclusion)), text: text.clone() });
+            advice.push(Advice {
+                about: format!("exclusion:{}", policy::snake(exclusion)),
+                text: text.clone(),
+            });
         }
     }
     for caution in &classified.cautions {
         if let Some(text) = policy.document.cautions.get(caution) {
-            advice.push(Advice { about: format!("caution:{}", policy::snake(caution)), text: text.clone() });
+            advice.push(Advice {
+                about: format!("caution:{}", policy::snake(caution)),
+                text: text.clone(),
+            });
         }
     }
     Assessment {
@@ -72,9 +93,20 @@ pub fn assess(submission: &Submission, policy: &Policy, today: NaiveDate) -> Ass
 }
 
 /// Who handles a matter and where it goes next.
-pub fn route(policy: &Policy, kind: Kind, procedure: Option<Procedure>, directorate: Option<Directorate>, area: Option<&str>) -> Route {
+pub fn route(
+    policy: &Policy,
+    kind: Kind,
+    procedure: Option<Procedure>,
+    directorate: Option<Directorate>,
+    area: Option<&str>,
+) -> Route {
     let doc = &policy.document;
-    let contact = |id: &str| doc.teams.get(id).cloned().unwrap_or_else(|| Contact { name: id.to_string(), ..Contact::default() });
+    let contact = |id: &str| {
+        doc.teams.get(id).cloned().unwrap_or_else(|| Contact {
+            name: id.to_string(),
+            ..Contact::default()
+        })
+    };
     let body = |id: &String| doc.outside_bodies.get(id).cloned();
     match procedure.and_then(|p| doc.procedures.get(&p)) {
         Some(spec) if kind.is_feedback() => {
@@ -82,7 +114,10 @@ pub fn route(policy: &Policy, kind: Kind, procedure: Option<Procedure>, director
                 .and_then(|a| spec.team_by_service_area.get(a))
                 .or_else(|| directorate.and_then(|d| spec.team_by_directorate.get(&d)))
                 .unwrap_or(&spec.team);
-            let director = directorate.filter(|_| spec.escalate_to_director).and_then(|d| doc.directorates.get(&d)).map(|d| d.director.clone());
+            let director = directorate
+                .filter(|_| spec.escalate_to_director)
+                .and_then(|d| doc.directorates.get(&d))
+                .map(|d| d.director.clone());
             Route {
                 team: contact(team),
                 director,
@@ -94,13 +129,23 @@ pub fn route(policy: &Policy, kind: Kind, procedure: Option<Procedure>, director
         _ => {
             let redirect = doc.redirects.get(&kind);
             let team = redirect
-                .map(|r| area.and_then(|a| r.team_by_service_area.get(a)).unwrap_or(&r.team).as_str())
+                .map(|r| {
+                    area.and_then(|a| r.team_by_service_area.get(a))
+                        .unwrap_or(&r.team)
+                        .as_str()
+                })
                 .unwrap_or("customer_feedback");
             let outside_body = match team {
                 "foi" | "data_protection" => doc.outside_bodies.get("ico").cloned(),
                 _ => None,
             };
-            Route { team: contact(team), director: None, next_stage: redirect.map(|r| r.advice.clone()), outside_body, also: Vec::new() }
+            Route {
+                team: contact(team),
+                director: None,
+                next_stage: redirect.map(|r| r.advice.clone()),
+                outside_body,
+                also: Vec::new(),
+            }
         }
     }
 }

@@ -80,7 +80,9 @@ pub enum TransitionError {
         help: String,
     },
     /// There is no next internal stage.
-    #[error("cannot escalate from the last internal stage `{stage}`: refer the case to the outside body instead")]
+    #[error(
+        "cannot escalate from the last internal stage `{stage}`: refer the case to the outside body instead"
+    )]
     NoNextStage {
         /// The current stage id.
         stage: String,
@@ -93,7 +95,12 @@ pub enum TransitionError {
 impl CaseState {
     /// A new case of this kind and procedure.
     pub fn new(kind: Kind, procedure: Option<Procedure>) -> CaseState {
-        CaseState { procedure: procedure.filter(|_| kind.is_feedback()), stage: 0, status: Status::Received, outcome: None }
+        CaseState {
+            procedure: procedure.filter(|_| kind.is_feedback()),
+            stage: 0,
+            status: Status::Received,
+            outcome: None,
+        }
     }
 
     /// The current stage's id, e.g. `stage_1`; `redirected` for matters outside the procedures.
@@ -125,29 +132,60 @@ impl CaseState {
                 next.status = Responded;
                 next.outcome = Some(outcome);
             }
-            (Event::Respond { .. }, _) => return Err(not_allowed("only an open stage awaiting its response can be answered")),
+            (Event::Respond { .. }, _) => {
+                return Err(not_allowed(
+                    "only an open stage awaiting its response can be answered",
+                ));
+            }
             (Event::Escalate, Responded) => {
-                let procedure = self.procedure.ok_or_else(|| not_allowed("a redirected matter has no stages to escalate through"))?;
-                let spec = policy.procedure(procedure).ok_or_else(|| TransitionError::UnknownProcedure(crate::policy::snake(&procedure)))?;
+                let procedure = self.procedure.ok_or_else(|| {
+                    not_allowed("a redirected matter has no stages to escalate through")
+                })?;
+                let spec = policy.procedure(procedure).ok_or_else(|| {
+                    TransitionError::UnknownProcedure(crate::policy::snake(&procedure))
+                })?;
                 // The last stage is the outside body; the stages before it are the council's own.
-                let internal = spec.stages.len().saturating_sub(usize::from(spec.stages.len() > 1));
+                let internal = spec
+                    .stages
+                    .len()
+                    .saturating_sub(usize::from(spec.stages.len() > 1));
                 if self.stage + 1 >= internal {
-                    return Err(TransitionError::NoNextStage { stage: self.stage_id(policy).to_string() });
+                    return Err(TransitionError::NoNextStage {
+                        stage: self.stage_id(policy).to_string(),
+                    });
                 }
                 next.stage += 1;
                 next.status = Acknowledged;
                 next.outcome = None;
             }
-            (Event::Escalate, _) => return Err(not_allowed("a stage can be escalated once its response has been sent")),
-            (Event::Refer, _) if self.procedure.and_then(|p| policy.procedure(p)).is_none_or(|spec| spec.outside_body.is_none()) => {
-                return Err(not_allowed("a redirected matter, or a procedure without an outside body, has nowhere to be referred"));
+            (Event::Escalate, _) => {
+                return Err(not_allowed(
+                    "a stage can be escalated once its response has been sent",
+                ));
+            }
+            (Event::Refer, _)
+                if self
+                    .procedure
+                    .and_then(|p| policy.procedure(p))
+                    .is_none_or(|spec| spec.outside_body.is_none()) =>
+            {
+                return Err(not_allowed(
+                    "a redirected matter, or a procedure without an outside body, has nowhere to be referred",
+                ));
             }
             (Event::Refer, Responded) => {
-                let last = self.procedure.and_then(|p| policy.procedure(p)).map_or(0, |spec| spec.stages.len().saturating_sub(1));
+                let last = self
+                    .procedure
+                    .and_then(|p| policy.procedure(p))
+                    .map_or(0, |spec| spec.stages.len().saturating_sub(1));
                 next.stage = last;
                 next.status = Referred;
             }
-            (Event::Refer, _) => return Err(not_allowed("refer a case to the outside body after the council's response")),
+            (Event::Refer, _) => {
+                return Err(not_allowed(
+                    "refer a case to the outside body after the council's response",
+                ));
+            }
             (Event::Close, Closed) => return Err(not_allowed("it is already closed")),
             (Event::Close, _) => next.status = Closed,
         }

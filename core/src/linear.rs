@@ -61,7 +61,11 @@ pub struct Prediction<L> {
 impl<L: Label> LinearModel<L> {
     /// A model with no weights: every label equally likely.
     pub fn untrained() -> LinearModel<L> {
-        LinearModel { features: Vec::new(), scale: Vec::new(), weights: BTreeMap::new() }
+        LinearModel {
+            features: Vec::new(),
+            scale: Vec::new(),
+            weights: BTreeMap::new(),
+        }
     }
 
     /// Problems with the model for an engine computing `expected` features.
@@ -74,11 +78,20 @@ impl<L: Label> LinearModel<L> {
             problems.push("the model was trained for other features: retrain it with the train_models example".to_string());
         }
         if self.scale.len() != self.features.len() {
-            problems.push(format!("`scale` has {} values for {} features", self.scale.len(), self.features.len()));
+            problems.push(format!(
+                "`scale` has {} values for {} features",
+                self.scale.len(),
+                self.features.len()
+            ));
         }
         for (kind, weights) in &self.weights {
             if weights.len() != self.features.len() + 1 {
-                problems.push(format!("`weights.{}` has {} values, expected {}", crate::policy::snake(kind), weights.len(), self.features.len() + 1));
+                problems.push(format!(
+                    "`weights.{}` has {} values, expected {}",
+                    crate::policy::snake(kind),
+                    weights.len(),
+                    self.features.len() + 1
+                ));
             }
         }
         problems
@@ -96,7 +109,12 @@ impl<L: Label> LinearModel<L> {
             .map(|kind| {
                 let score = self.weights.get(kind).map_or(0.0, |w| {
                     let bias = w.last().copied().unwrap_or(0.0);
-                    bias + w.iter().zip(features).zip(&self.scale).map(|((w, x), s)| w * x / s).sum::<f32>()
+                    bias + w
+                        .iter()
+                        .zip(features)
+                        .zip(&self.scale)
+                        .map(|((w, x), s)| w * x / s)
+                        .sum::<f32>()
                 });
                 (*kind, score)
             })
@@ -109,39 +127,71 @@ impl<L: Label> LinearModel<L> {
     }
 
     /// The most probable label among those `allowed`.
-    pub fn predict_among(&self, features: &[f32], allowed: impl Fn(L) -> bool) -> Option<Prediction<L>> {
+    pub fn predict_among(
+        &self,
+        features: &[f32],
+        allowed: impl Fn(L) -> bool,
+    ) -> Option<Prediction<L>> {
         let scores = self.scores(features, allowed);
         let probabilities = softmax(&scores.iter().map(|(_, s)| *s).collect::<Vec<_>>());
-        let (best, probability) = scores
-            .iter()
-            .zip(&probabilities)
-            .fold(None, |best: Option<(L, f32)>, ((label, _), q)| match best {
+        let (best, probability) = scores.iter().zip(&probabilities).fold(
+            None,
+            |best: Option<(L, f32)>, ((label, _), q)| match best {
                 Some((_, p)) if p >= *q => best,
                 _ => Some((*label, *q)),
-            })?;
+            },
+        )?;
         // The features that pushed hardest towards the winner; only the top few names are cloned.
         let mut contributions: Vec<(f32, &String)> = match self.weights.get(&best) {
-            Some(w) => self.features.iter().zip(w).zip(features).zip(&self.scale).map(|(((name, w), x), s)| (w * x / s, name)).filter(|(c, _)| *c > 0.0).collect(),
+            Some(w) => self
+                .features
+                .iter()
+                .zip(w)
+                .zip(features)
+                .zip(&self.scale)
+                .map(|(((name, w), x), s)| (w * x / s, name))
+                .filter(|(c, _)| *c > 0.0)
+                .collect(),
             None => Vec::new(),
         };
         contributions.sort_unstable_by(|a, b| b.0.total_cmp(&a.0));
-        let top_features = contributions.into_iter().take(TOP_FEATURES).map(|(_, n)| n.clone()).collect();
-        Some(Prediction { label: best, probability, top_features })
+        let top_features = contributions
+            .into_iter()
+            .take(TOP_FEATURES)
+            .map(|(_, n)| n.clone())
+            .collect();
+        Some(Prediction {
+            label: best,
+            probability,
+            top_features,
+        })
     }
 
     /// Trains on (features, kind) examples: softmax regression with L2 penalty `l2`, `steps` full-batch
     /// gradient steps at rate `rate`. The same examples always give the same weights.
-    pub fn train(names: &[String], examples: &[(Vec<f32>, L)], steps: usize, rate: f32, l2: f32) -> LinearModel<L> {
+    pub fn train(
+        names: &[String],
+        examples: &[(Vec<f32>, L)],
+        steps: usize,
+        rate: f32,
+        l2: f32,
+    ) -> LinearModel<L> {
         let labels = L::all();
         let n_features = names.len();
         let count = examples.len().max(1) as f32;
         // Scale each feature by its standard deviation so one learning rate suits all.
         let scale: Vec<f32> = (0..n_features)
             .map(|f| {
-                let values = examples.iter().map(|(x, _)| x.get(f).copied().unwrap_or(0.0));
+                let values = examples
+                    .iter()
+                    .map(|(x, _)| x.get(f).copied().unwrap_or(0.0));
                 let mean = values.clone().sum::<f32>() / count;
                 let variance = values.map(|v| (v - mean) * (v - mean)).sum::<f32>() / count;
-                if variance > 1e-6 { variance.sqrt() } else { 1.0 }
+                if variance > 1e-6 {
+                    variance.sqrt()
+                } else {
+                    1.0
+                }
             })
             .collect();
         let mut weights: Vec<Vec<f32>> = vec![vec![0.0; n_features + 1]; labels.len()];
@@ -156,7 +206,10 @@ impl<L: Label> LinearModel<L> {
         for _ in 0..steps {
             let mut gradient = vec![vec![0.0f32; n_features + 1]; labels.len()];
             for (row, label) in &scaled {
-                let scores: Vec<f32> = weights.iter().map(|w| w.iter().zip(row).map(|(a, b)| a * b).sum()).collect();
+                let scores: Vec<f32> = weights
+                    .iter()
+                    .map(|w| w.iter().zip(row).map(|(a, b)| a * b).sum())
+                    .collect();
                 let probabilities = softmax(&scores);
                 for (class, (g, p)) in gradient.iter_mut().zip(&probabilities).enumerate() {
                     let error = p - if class == *label { 1.0 } else { 0.0 };
@@ -174,7 +227,11 @@ impl<L: Label> LinearModel<L> {
             }
         }
         let weights = labels.iter().copied().zip(weights).collect();
-        LinearModel { features: names.to_vec(), scale, weights }
+        LinearModel {
+            features: names.to_vec(),
+            scale,
+            weights,
+        }
     }
 }
 
@@ -182,5 +239,7 @@ fn softmax(scores: &[f32]) -> Vec<f32> {
     let max = scores.iter().copied().fold(f32::MIN, f32::max);
     let exps: Vec<f32> = scores.iter().map(|s| (s - max).exp()).collect();
     let total: f32 = exps.iter().sum();
-    exps.iter().map(|e| e / total.max(f32::MIN_POSITIVE)).collect()
+    exps.iter()
+        .map(|e| e / total.max(f32::MIN_POSITIVE))
+        .collect()
 }

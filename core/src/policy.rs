@@ -7,8 +7,8 @@ use chrono::{NaiveDate, NaiveTime};
 use serde::{Deserialize, Serialize};
 
 use crate::calendar::WorkingCalendar;
-use crate::linear::{KindModel, ProcedureModel};
 use crate::lexicon::{Lexicon, LexiconSource};
+use crate::linear::{KindModel, ProcedureModel};
 use crate::model::{Caution, ClockStart, Contact, Directorate, Exclusion, Kind, Period, Procedure};
 
 const KENT_POLICY: &str = include_str!("../policy/kent.toml");
@@ -215,8 +215,13 @@ impl Policy {
         // INVARIANT: the embedded files are validated by the `kent_policy_loads` test, so this cannot fail
         // in a tested build.
         #[expect(clippy::expect_used, reason = "embedded data, validated by a test")]
-        Policy::load_with_models(KENT_POLICY, ENGLISH_CUES, Some(ENGLISH_KIND_MODEL), Some(KENT_PROCEDURE_MODEL))
-            .expect("the embedded Kent policy is valid")
+        Policy::load_with_models(
+            KENT_POLICY,
+            ENGLISH_CUES,
+            Some(ENGLISH_KIND_MODEL),
+            Some(KENT_PROCEDURE_MODEL),
+        )
+        .expect("the embedded Kent policy is valid")
     }
 
     /// Loads a policy file and a cue file, checking every reference between them.
@@ -230,32 +235,63 @@ impl Policy {
         Policy::load_with_models(KENT_POLICY, ENGLISH_CUES, None, None)
     }
 
-    fn load_with_models(policy_toml: &str, cues_toml: &str, kind_model: Option<&str>, procedure_model: Option<&str>) -> Result<Policy, PolicyError> {
-        let document: PolicyDocument = toml::from_str(policy_toml)
-            .map_err(|err| PolicyError::Syntax { file: "policy".into(), message: err.to_string() })?;
-        let cues: LexiconSource = toml::from_str(cues_toml)
-            .map_err(|err| PolicyError::Syntax { file: "cues".into(), message: err.to_string() })?;
+    fn load_with_models(
+        policy_toml: &str,
+        cues_toml: &str,
+        kind_model: Option<&str>,
+        procedure_model: Option<&str>,
+    ) -> Result<Policy, PolicyError> {
+        let document: PolicyDocument =
+            toml::from_str(policy_toml).map_err(|err| PolicyError::Syntax {
+                file: "policy".into(),
+                message: err.to_string(),
+            })?;
+        let cues: LexiconSource = toml::from_str(cues_toml).map_err(|err| PolicyError::Syntax {
+            file: "cues".into(),
+            message: err.to_string(),
+        })?;
         let mut problems = document.problems();
         let lexicon = Lexicon::compile(&cues, &document.service_areas, &mut problems);
         let kind_model: KindModel = match kind_model {
-            Some(source) => toml::from_str(source).map_err(|err| PolicyError::Syntax { file: "kind model".into(), message: err.to_string() })?,
+            Some(source) => toml::from_str(source).map_err(|err| PolicyError::Syntax {
+                file: "kind model".into(),
+                message: err.to_string(),
+            })?,
             None => KindModel::untrained(),
         };
         let procedure_model: ProcedureModel = match procedure_model {
-            Some(source) => toml::from_str(source).map_err(|err| PolicyError::Syntax { file: "procedure model".into(), message: err.to_string() })?,
+            Some(source) => toml::from_str(source).map_err(|err| PolicyError::Syntax {
+                file: "procedure model".into(),
+                message: err.to_string(),
+            })?,
             None => ProcedureModel::untrained(),
         };
         for message in kind_model.problems(&crate::classify::kind_feature_names()) {
-            problems.push(PolicyProblem { field: "kind model".into(), message });
+            problems.push(PolicyProblem {
+                field: "kind model".into(),
+                message,
+            });
         }
-        for message in procedure_model.problems(&crate::classify::procedure_feature_names(&document)) {
-            problems.push(PolicyProblem { field: "procedure model".into(), message });
+        for message in
+            procedure_model.problems(&crate::classify::procedure_feature_names(&document))
+        {
+            problems.push(PolicyProblem {
+                field: "procedure model".into(),
+                message,
+            });
         }
         if !problems.is_empty() {
             return Err(PolicyError::Invalid(problems));
         }
-        let calendar = WorkingCalendar::england_and_wales().with_closures(document.calendar.closure_days.iter().copied());
-        Ok(Policy { document, lexicon, calendar, kind_model, procedure_model })
+        let calendar = WorkingCalendar::england_and_wales()
+            .with_closures(document.calendar.closure_days.iter().copied());
+        Ok(Policy {
+            document,
+            lexicon,
+            calendar,
+            kind_model,
+            procedure_model,
+        })
     }
 
     /// Loads a council's policy file with the embedded English cues.
@@ -283,42 +319,71 @@ impl PolicyDocument {
     /// Every inconsistency in the document.
     fn problems(&self) -> Vec<PolicyProblem> {
         let mut problems = Vec::new();
-        let mut problem = |field: String, message: String| problems.push(PolicyProblem { field, message });
+        let mut problem =
+            |field: String, message: String| problems.push(PolicyProblem { field, message });
         let team_exists = |id: &String| self.teams.contains_key(id);
         let body_exists = |id: &String| self.outside_bodies.contains_key(id);
         for procedure in Procedure::ALL {
             let key = snake(&procedure);
             let Some(spec) = self.procedures.get(&procedure) else {
-                problem(format!("procedures.{key}"), "missing: every procedure needs an entry".into());
+                problem(
+                    format!("procedures.{key}"),
+                    "missing: every procedure needs an entry".into(),
+                );
                 continue;
             };
             if !team_exists(&spec.team) {
-                problem(format!("procedures.{key}.team"), format!("no team `{}` in [teams]", spec.team));
+                problem(
+                    format!("procedures.{key}.team"),
+                    format!("no team `{}` in [teams]", spec.team),
+                );
             }
             for (area, team) in &spec.team_by_service_area {
                 if !team_exists(team) {
-                    problem(format!("procedures.{key}.team_by_service_area.{area}"), format!("no team `{team}` in [teams]"));
+                    problem(
+                        format!("procedures.{key}.team_by_service_area.{area}"),
+                        format!("no team `{team}` in [teams]"),
+                    );
                 }
                 if !self.service_areas.contains_key(area) {
-                    problem(format!("procedures.{key}.team_by_service_area.{area}"), format!("no service area `{area}` in [service_areas]"));
+                    problem(
+                        format!("procedures.{key}.team_by_service_area.{area}"),
+                        format!("no service area `{area}` in [service_areas]"),
+                    );
                 }
             }
             for (directorate, team) in &spec.team_by_directorate {
                 if !team_exists(team) {
-                    problem(format!("procedures.{key}.team_by_directorate.{}", snake(directorate)), format!("no team `{team}` in [teams]"));
+                    problem(
+                        format!(
+                            "procedures.{key}.team_by_directorate.{}",
+                            snake(directorate)
+                        ),
+                        format!("no team `{team}` in [teams]"),
+                    );
                 }
             }
             for body in spec.outside_body.iter().chain(&spec.also) {
                 if !body_exists(body) {
-                    problem(format!("procedures.{key}"), format!("no outside body `{body}` in [outside_bodies]"));
+                    problem(
+                        format!("procedures.{key}"),
+                        format!("no outside body `{body}` in [outside_bodies]"),
+                    );
                 }
             }
             if spec.stages.is_empty() {
-                problem(format!("procedures.{key}.stages"), "a procedure needs at least one stage".into());
+                problem(
+                    format!("procedures.{key}.stages"),
+                    "a procedure needs at least one stage".into(),
+                );
             }
             for (index, stage) in spec.stages.iter().enumerate() {
                 for clock in &stage.clocks {
-                    check_clock(clock, &format!("procedures.{key}.stages[{index}]"), &mut problem);
+                    check_clock(
+                        clock,
+                        &format!("procedures.{key}.stages[{index}]"),
+                        &mut problem,
+                    );
                 }
             }
             for clock in &spec.windows {
@@ -328,33 +393,65 @@ impl PolicyDocument {
         for kind in Kind::ALL.into_iter().filter(|k| !k.is_feedback()) {
             let key = snake(&kind);
             match self.redirects.get(&kind) {
-                None => problem(format!("redirects.{key}"), "missing: every kind that is not feedback needs a redirect".into()),
+                None => problem(
+                    format!("redirects.{key}"),
+                    "missing: every kind that is not feedback needs a redirect".into(),
+                ),
                 Some(redirect) => {
-                    for team in std::iter::once(&redirect.team).chain(redirect.team_by_service_area.values()) {
+                    for team in std::iter::once(&redirect.team)
+                        .chain(redirect.team_by_service_area.values())
+                    {
                         if !team_exists(team) {
-                            problem(format!("redirects.{key}.team"), format!("no team `{team}` in [teams]"));
+                            problem(
+                                format!("redirects.{key}.team"),
+                                format!("no team `{team}` in [teams]"),
+                            );
                         }
                     }
                     for area in redirect.team_by_service_area.keys() {
                         if !self.service_areas.contains_key(area) {
-                            problem(format!("redirects.{key}.team_by_service_area"), format!("no service area `{area}`"));
+                            problem(
+                                format!("redirects.{key}.team_by_service_area"),
+                                format!("no service area `{area}`"),
+                            );
                         }
                     }
                 }
             }
         }
-        for exclusion in Exclusion::ALL.iter().filter(|e| !self.exclusions.contains_key(e)) {
-            problem(format!("exclusions.{}", snake(exclusion)), "missing: say what the policy advises".into());
+        for exclusion in Exclusion::ALL
+            .iter()
+            .filter(|e| !self.exclusions.contains_key(e))
+        {
+            problem(
+                format!("exclusions.{}", snake(exclusion)),
+                "missing: say what the policy advises".into(),
+            );
         }
-        for caution in Caution::ALL.iter().filter(|c| !self.cautions.contains_key(c)) {
-            problem(format!("cautions.{}", snake(caution)), "missing: say what the policy advises".into());
+        for caution in Caution::ALL
+            .iter()
+            .filter(|c| !self.cautions.contains_key(c))
+        {
+            problem(
+                format!("cautions.{}", snake(caution)),
+                "missing: say what the policy advises".into(),
+            );
         }
-        for directorate in Directorate::ALL.iter().filter(|d| !self.directorates.contains_key(d)) {
-            problem(format!("directorates.{}", snake(directorate)), "missing: every directorate needs an entry".into());
+        for directorate in Directorate::ALL
+            .iter()
+            .filter(|d| !self.directorates.contains_key(d))
+        {
+            problem(
+                format!("directorates.{}", snake(directorate)),
+                "missing: every directorate needs an entry".into(),
+            );
         }
         for (mailbox, area) in &self.mailbox_hints {
             if !self.service_areas.contains_key(area) {
-                problem(format!("mailbox_hints.{mailbox}"), format!("no service area `{area}`"));
+                problem(
+                    format!("mailbox_hints.{mailbox}"),
+                    format!("no service area `{area}`"),
+                );
             }
         }
         problems
@@ -366,12 +463,19 @@ fn check_clock(clock: &ClockSpec, at: &str, problem: &mut impl FnMut(String, Str
         Period::WorkingDays(n) | Period::CalendarDays(n) | Period::CalendarMonths(n) => *n,
     };
     if length(&clock.period) == 0 {
-        problem(format!("{at}.{}.period", clock.milestone), "a clock must be at least 1 day or month".into());
+        problem(
+            format!("{at}.{}.period", clock.milestone),
+            "a clock must be at least 1 day or month".into(),
+        );
     }
     if let Some(extended) = &clock.extended
-        && (std::mem::discriminant(extended) != std::mem::discriminant(&clock.period) || length(extended) < length(&clock.period))
+        && (std::mem::discriminant(extended) != std::mem::discriminant(&clock.period)
+            || length(extended) < length(&clock.period))
     {
-        problem(format!("{at}.{}.extended", clock.milestone), "must be in the same unit as `period` and no shorter".into());
+        problem(
+            format!("{at}.{}.extended", clock.milestone),
+            "must be in the same unit as `period` and no shorter".into(),
+        );
     }
 }
 
@@ -385,7 +489,9 @@ pub(crate) fn snake<T: Serialize>(value: &T) -> String {
 
 /// Serialises a unit variant to its name without a JSON dependency.
 fn serde_json_free_name<T: Serialize>(value: &T) -> Option<String> {
-    toml::Value::try_from(value).ok().and_then(|v| v.as_str().map(str::to_owned))
+    toml::Value::try_from(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
 }
 
 #[cfg(test)]
@@ -411,8 +517,16 @@ mod tests {
             .replacen("team = \"customer_feedback\"", "team = \"nobody\"", 1)
             .replacen("safeguarding = \"Someone may be at risk", "# removed \"", 1);
         let err = Policy::load(&broken, ENGLISH_CUES).unwrap_err();
-        let PolicyError::Invalid(problems) = &err else { panic!("{err}") };
-        assert!(problems.iter().any(|p| p.message.contains("`nobody`")), "{err}");
-        assert!(problems.iter().any(|p| p.field == "cautions.safeguarding"), "{err}");
+        let PolicyError::Invalid(problems) = &err else {
+            panic!("{err}")
+        };
+        assert!(
+            problems.iter().any(|p| p.message.contains("`nobody`")),
+            "{err}"
+        );
+        assert!(
+            problems.iter().any(|p| p.field == "cautions.safeguarding"),
+            "{err}"
+        );
     }
 }

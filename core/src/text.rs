@@ -35,7 +35,10 @@ pub fn prepare(subject: Option<&str>, body: &str) -> Prepared {
         own.push_str(line);
         own.push('\n');
     }
-    Prepared { normalised: normalise(&own), quotes_history }
+    Prepared {
+        normalised: normalise(&own),
+        quotes_history,
+    }
 }
 
 const SEPARATOR: u8 = 0;
@@ -44,7 +47,10 @@ const AMPERSAND: u8 = 2;
 
 /// What each ASCII byte becomes: a letter or digit its lowercase self, an apostrophe or backtick
 /// dropped (so `don't` and `dont` match alike), `&` the word "and", anything else a word break.
-#[expect(clippy::indexing_slicing, reason = "const evaluation over indices below 128: out of range fails the build")]
+#[expect(
+    clippy::indexing_slicing,
+    reason = "const evaluation over indices below 128: out of range fails the build"
+)]
 const ASCII_CLASS: [u8; 128] = {
     let mut table = [SEPARATOR; 128];
     let mut byte = 0;
@@ -73,7 +79,11 @@ pub fn normalise(text: &str) -> String {
         if byte.is_ascii() {
             // The common case, a byte at a time through the class table.
             index += 1;
-            match ASCII_CLASS.get(usize::from(byte)).copied().unwrap_or(SEPARATOR) {
+            match ASCII_CLASS
+                .get(usize::from(byte))
+                .copied()
+                .unwrap_or(SEPARATOR)
+            {
                 SEPARATOR => pending_space |= out.len() > 1,
                 DROPPED => {}
                 AMPERSAND => {
@@ -90,7 +100,9 @@ pub fn normalise(text: &str) -> String {
             }
             continue;
         }
-        let Some(ch) = text.get(index..).and_then(|rest| rest.chars().next()) else { break };
+        let Some(ch) = text.get(index..).and_then(|rest| rest.chars().next()) else {
+            break;
+        };
         index += ch.len_utf8();
         if ch.is_alphanumeric() {
             if pending_space {
@@ -112,7 +124,8 @@ pub fn normalise(text: &str) -> String {
     }
     out.push(b' ');
     // Only whole ASCII bytes and whole encoded characters were written.
-    String::from_utf8(out).unwrap_or_else(|err| String::from_utf8_lossy(err.as_bytes()).into_owned())
+    String::from_utf8(out)
+        .unwrap_or_else(|err| String::from_utf8_lossy(err.as_bytes()).into_owned())
 }
 
 fn strip_reply_prefixes(subject: &str) -> &str {
@@ -149,7 +162,10 @@ mod tests {
 
     #[test]
     fn normalise_folds_case_apostrophes_and_punctuation() {
-        assert_eq!(normalise("I DON'T think it's fixed!!  See: ref#12"), " i dont think its fixed see ref 12 ");
+        assert_eq!(
+            normalise("I DON'T think it's fixed!!  See: ref#12"),
+            " i dont think its fixed see ref 12 "
+        );
         assert_eq!(normalise("Roads & paths"), " roads and paths ");
         assert_eq!(normalise(""), "  ");
     }

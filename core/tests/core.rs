@@ -8,17 +8,22 @@
 //! - `examples`: the examples the classifier must get right.
 
 // Test helpers outside `#[test]` functions may unwrap and panic: a failure is the test failing.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
-#[path = "core/holidays.rs"]
-mod holidays;
-#[path = "core/working_days.rs"]
-mod working_days;
 #[path = "core/deadlines.rs"]
 mod deadlines;
+#[path = "core/examples.rs"]
+mod examples;
+#[path = "core/holidays.rs"]
+mod holidays;
 #[path = "core/lifecycle.rs"]
 mod lifecycle;
 #[path = "core/policy_file.rs"]
 mod policy_file;
-#[path = "core/examples.rs"]
-mod examples;
+#[path = "core/working_days.rs"]
+mod working_days;

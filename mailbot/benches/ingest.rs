@@ -27,7 +27,12 @@ fn message(n: usize) -> Vec<u8> {
     let mut body = String::with_capacity(2048);
     let mut i = n;
     while body.len() < 1700 {
-        body.push_str(SENTENCES.get(i % SENTENCES.len()).copied().unwrap_or_default());
+        body.push_str(
+            SENTENCES
+                .get(i % SENTENCES.len())
+                .copied()
+                .unwrap_or_default(),
+        );
         body.push(if i.is_multiple_of(3) { '\n' } else { ' ' });
         i = i.wrapping_mul(31).wrapping_add(7);
     }
@@ -42,7 +47,10 @@ fn message(n: usize) -> Vec<u8> {
 }
 
 fn env(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn main() -> anyhow::Result<()> {
@@ -80,17 +88,30 @@ fn main() -> anyhow::Result<()> {
             .take(batch_size)
             .map(|bytes| {
                 uid += 1;
-                RawMessage { mailbox: "INBOX".into(), uidvalidity: 1, uid, bytes, internal_date: Some(received), route_hint: None }
+                RawMessage {
+                    mailbox: "INBOX".into(),
+                    uidvalidity: 1,
+                    uid,
+                    bytes,
+                    internal_date: Some(received),
+                    route_hint: None,
+                }
             })
             .collect();
         let batch_start = Instant::now();
         let outcomes = ingestor.ingest_batch(batch, today)?;
         batch_times.push(batch_start.elapsed().as_secs_f64());
-        anyhow::ensure!(outcomes.iter().all(|o| matches!(o, Outcome::NewCase(_))), "every bench message must make a case");
+        anyhow::ensure!(
+            outcomes.iter().all(|o| matches!(o, Outcome::NewCase(_))),
+            "every bench message must make a case"
+        );
     }
     let ingest_rate = total as f64 / start.elapsed().as_secs_f64();
     batch_times.sort_by(f64::total_cmp);
-    let median_batch = batch_times.get(batch_times.len() / 2).copied().unwrap_or_default();
+    let median_batch = batch_times
+        .get(batch_times.len() / 2)
+        .copied()
+        .unwrap_or_default();
 
     let flush_start = Instant::now();
     ingestor.store().flush()?;
@@ -99,7 +120,10 @@ fn main() -> anyhow::Result<()> {
     println!("messages: {total} of {average} bytes on average, batches of {batch_size}");
     println!("parse only:         {parse_rate:>10.0} messages/s");
     println!("parse + assess:     {assess_rate:>10.0} messages/s");
-    println!("ingest_batch:       {ingest_rate:>10.0} cases/s (median batch of {batch_size}: {:.1} ms)", median_batch * 1000.0);
+    println!(
+        "ingest_batch:       {ingest_rate:>10.0} cases/s (median batch of {batch_size}: {:.1} ms)",
+        median_batch * 1000.0
+    );
     println!("flush with nothing to write: {idle_flush:?}");
     Ok(())
 }

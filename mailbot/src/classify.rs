@@ -44,7 +44,13 @@ impl InputLine {
         if self.aware_since.is_some() {
             form.aware_since = self.aware_since;
         }
-        Submission { text: self.text.clone(), subject: self.subject.clone(), channel: self.channel, received: self.received, form }
+        Submission {
+            text: self.text.clone(),
+            subject: self.subject.clone(),
+            channel: self.channel,
+            received: self.received,
+            form,
+        }
     }
 
     /// The date to assess on: the received date when given, else `today`.
@@ -60,7 +66,9 @@ pub fn classify_line(line: &str, line_number: usize, policy: &Policy, today: Nai
             let assessment = assess(&input.submission(), policy, input.today(today));
             output(&input.id, &assessment)
         }
-        Err(err) => json!({"line": line_number, "error": format!("line {line_number} is not a valid input: {err}")}),
+        Err(err) => {
+            json!({"line": line_number, "error": format!("line {line_number} is not a valid input: {err}")})
+        }
     }
 }
 
@@ -92,7 +100,12 @@ mod tests {
         let bad = classify_line("{\"id\": 1, \"txt\": \"hello\"}", 7, &policy, today);
         assert_eq!(bad["line"], 7);
         assert!(bad["error"].as_str().unwrap().contains("line 7"), "{bad}");
-        let good = classify_line(r#"{"id": "a", "text": "There's a pothole on Station Road"}"#, 8, &policy, today);
+        let good = classify_line(
+            r#"{"id": "a", "text": "There's a pothole on Station Road"}"#,
+            8,
+            &policy,
+            today,
+        );
         assert_eq!(good["id"], "a");
         assert_eq!(good["kind"], "fault_report", "{good}");
     }

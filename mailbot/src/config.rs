@@ -194,7 +194,12 @@ pub struct ConfigProblems {
 impl fmt::Display for ConfigProblems {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let count = self.problems.len();
-        write!(f, "{}: {count} problem{}", self.file.display(), if count == 1 { "" } else { "s" })?;
+        write!(
+            f,
+            "{}: {count} problem{}",
+            self.file.display(),
+            if count == 1 { "" } else { "s" }
+        )?;
         for (place, message) in &self.problems {
             if place.is_empty() {
                 write!(f, "\n  - {message}")?;
@@ -219,28 +224,50 @@ pub enum Checks {
 
 impl Config {
     /// Reads, parses and validates a file: every problem, or the config.
-    pub fn load(path: &Path, service_areas: Option<&BTreeSet<String>>, checks: Checks) -> Result<Config, ConfigProblems> {
+    pub fn load(
+        path: &Path,
+        service_areas: Option<&BTreeSet<String>>,
+        checks: Checks,
+    ) -> Result<Config, ConfigProblems> {
         let source = std::fs::read_to_string(path).map_err(|err| ConfigProblems {
             file: path.to_path_buf(),
             problems: vec![(String::new(), format!("cannot read it: {err}"))],
         })?;
-        Config::parse(&source, service_areas, checks).map_err(|problems| ConfigProblems { file: path.to_path_buf(), problems })
+        Config::parse(&source, service_areas, checks).map_err(|problems| ConfigProblems {
+            file: path.to_path_buf(),
+            problems,
+        })
     }
 
     /// Parses and validates a config's text; `service_areas` (the policy's service area ids and mailbox
     /// hint names) checks the route hints.
-    pub fn parse(source: &str, service_areas: Option<&BTreeSet<String>>, checks: Checks) -> Result<Config, Vec<(String, String)>> {
+    pub fn parse(
+        source: &str,
+        service_areas: Option<&BTreeSet<String>>,
+        checks: Checks,
+    ) -> Result<Config, Vec<(String, String)>> {
         let config: Config = toml::from_str(source).map_err(|err| {
             let message = err.message().to_string();
-            let place = err.span().map(|span| format!("line {}", line_of(source, span.start))).unwrap_or_default();
+            let place = err
+                .span()
+                .map(|span| format!("line {}", line_of(source, span.start)))
+                .unwrap_or_default();
             vec![(place, message)]
         })?;
         let problems = config.problems(service_areas, checks);
-        if problems.is_empty() { Ok(config) } else { Err(problems) }
+        if problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(problems)
+        }
     }
 
     /// Every problem in an already parsed config.
-    pub fn problems(&self, service_areas: Option<&BTreeSet<String>>, checks: Checks) -> Vec<(String, String)> {
+    pub fn problems(
+        &self,
+        service_areas: Option<&BTreeSet<String>>,
+        checks: Checks,
+    ) -> Vec<(String, String)> {
         let mut out = Vec::new();
         let mut problem = |place: String, message: String| out.push((place, message));
         if self.store.as_os_str().is_empty() {
@@ -248,23 +275,36 @@ impl Config {
         }
         if self.reference_prefix.is_empty()
             || self.reference_prefix.len() > 12
-            || !self.reference_prefix.chars().all(|c| c.is_ascii_alphanumeric())
+            || !self
+                .reference_prefix
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric())
         {
             problem(
                 "reference_prefix".into(),
-                format!("`{}` must be 1 to 12 ASCII letters or digits (e.g. `KCC`)", self.reference_prefix),
+                format!(
+                    "`{}` must be 1 to 12 ASCII letters or digits (e.g. `KCC`)",
+                    self.reference_prefix
+                ),
             );
         }
         if self.max_message_bytes == 0 {
             problem("max_message_bytes".into(), "must be more than 0".into());
         }
         if self.batch_size == 0 || self.batch_size > 10_000 {
-            problem("batch_size".into(), format!("{} must be between 1 and 10000", self.batch_size));
+            problem(
+                "batch_size".into(),
+                format!("{} must be between 1 and 10000", self.batch_size),
+            );
         }
         if self.idle_timeout_secs == 0 || Duration::from_secs(self.idle_timeout_secs) >= MAX_IDLE {
             problem(
                 "idle_timeout_secs".into(),
-                format!("{} must be more than 0 and under {} (29 minutes): servers drop idle clients at 30", self.idle_timeout_secs, MAX_IDLE.as_secs()),
+                format!(
+                    "{} must be more than 0 and under {} (29 minutes): servers drop idle clients at 30",
+                    self.idle_timeout_secs,
+                    MAX_IDLE.as_secs()
+                ),
             );
         }
         if self.poll_interval_secs == 0 {
@@ -273,24 +313,41 @@ impl Config {
         if self.backoff_initial_ms == 0 {
             problem("backoff_initial_ms".into(), "must be more than 0".into());
         }
-        if self.backoff_max_secs == 0 || self.backoff_max_secs.saturating_mul(1000) < self.backoff_initial_ms {
-            problem("backoff_max_secs".into(), "must be more than 0 and not below backoff_initial_ms".into());
+        if self.backoff_max_secs == 0
+            || self.backoff_max_secs.saturating_mul(1000) < self.backoff_initial_ms
+        {
+            problem(
+                "backoff_max_secs".into(),
+                "must be more than 0 and not below backoff_initial_ms".into(),
+            );
         }
         if self.timeout_secs == 0 {
             problem("timeout_secs".into(), "must be more than 0".into());
         }
         if self.mailboxes.is_empty() {
-            problem("mailbox".into(), "no `[[mailbox]]` is configured: add at least one".into());
+            problem(
+                "mailbox".into(),
+                "no `[[mailbox]]` is configured: add at least one".into(),
+            );
         }
         let mut names = BTreeSet::new();
         let mut ids = BTreeSet::new();
         for (index, mailbox) in self.mailboxes.iter().enumerate() {
             let place = format!("mailbox[{index}] ({})", mailbox.name);
             if !names.insert(mailbox.name.as_str()) {
-                problem(place.clone(), format!("the name `{}` is used twice: give each mailbox its own", mailbox.name));
+                problem(
+                    place.clone(),
+                    format!(
+                        "the name `{}` is used twice: give each mailbox its own",
+                        mailbox.name
+                    ),
+                );
             }
             if !ids.insert(mailbox.location()) {
-                problem(place.clone(), format!("`{}` is configured twice", mailbox.location()));
+                problem(
+                    place.clone(),
+                    format!("`{}` is configured twice", mailbox.location()),
+                );
             }
             for (field, message) in mailbox.problems(service_areas, checks) {
                 problem(format!("{place}.{field}"), message);
@@ -301,12 +358,18 @@ impl Config {
 
     /// The reconnection backoff bounds.
     pub fn backoff(&self) -> (Duration, Duration) {
-        (Duration::from_millis(self.backoff_initial_ms), Duration::from_secs(self.backoff_max_secs))
+        (
+            Duration::from_millis(self.backoff_initial_ms),
+            Duration::from_secs(self.backoff_max_secs),
+        )
     }
 }
 
 fn line_of(source: &str, offset: usize) -> usize {
-    source.get(..offset).map_or(0, |before| before.matches('\n').count()) + 1
+    source
+        .get(..offset)
+        .map_or(0, |before| before.matches('\n').count())
+        + 1
 }
 
 /// Whether `host` is a loopback address (or `localhost`), where plain IMAP may be allowed.
@@ -314,7 +377,10 @@ pub fn is_loopback(host: &str) -> bool {
     if host.eq_ignore_ascii_case("localhost") {
         return true;
     }
-    host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    host.trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<IpAddr>()
+        .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// An IMAP atom usable as a keyword: no specials, not a system flag.
@@ -322,7 +388,9 @@ fn valid_keyword(keyword: &str) -> bool {
     !keyword.is_empty()
         && keyword.len() <= 64
         && !keyword.starts_with('\\')
-        && keyword.bytes().all(|b| b.is_ascii_graphic() && !b"(){%*\"\\]".contains(&b))
+        && keyword
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !b"(){%*\"\\]".contains(&b))
 }
 
 impl MailboxConfig {
@@ -334,7 +402,12 @@ impl MailboxConfig {
 
     /// Where the mailbox is: `user@host/folder` (two entries must not watch the same folder).
     pub fn location(&self) -> String {
-        format!("{}@{}/{}", self.user, self.host.to_ascii_lowercase(), self.folder)
+        format!(
+            "{}@{}/{}",
+            self.user,
+            self.host.to_ascii_lowercase(),
+            self.folder
+        )
     }
 
     /// The route hint handed to the ingestor: the configured one, else the mailbox name (the policy's
@@ -358,19 +431,44 @@ impl MailboxConfig {
 
     /// Where the secret comes from. Only valid on a config without problems.
     pub fn secret_source(&self) -> anyhow::Result<SecretSource> {
-        match (self.auth, &self.secret_env, &self.secret_file, &self.token_command) {
+        match (
+            self.auth,
+            &self.secret_env,
+            &self.secret_file,
+            &self.token_command,
+        ) {
             (AuthMethod::Login, Some(var), None, None) => Ok(SecretSource::Env(var.clone())),
             (AuthMethod::Login, None, Some(file), None) => Ok(SecretSource::File(file.clone())),
-            (AuthMethod::Xoauth2, None, None, Some(command)) => Ok(SecretSource::Command(command.clone())),
-            _ => anyhow::bail!("mailbox `{}`: the secret settings do not match its auth method", self.name),
+            (AuthMethod::Xoauth2, None, None, Some(command)) => {
+                Ok(SecretSource::Command(command.clone()))
+            }
+            _ => anyhow::bail!(
+                "mailbox `{}`: the secret settings do not match its auth method",
+                self.name
+            ),
         }
     }
 
-    fn problems(&self, service_areas: Option<&BTreeSet<String>>, checks: Checks) -> Vec<(String, String)> {
+    fn problems(
+        &self,
+        service_areas: Option<&BTreeSet<String>>,
+        checks: Checks,
+    ) -> Vec<(String, String)> {
         let mut out = Vec::new();
         let mut problem = |field: &str, message: String| out.push((field.to_string(), message));
-        if self.name.is_empty() || !self.name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
-            problem("name", format!("`{}` must be non-empty ASCII letters, digits, `-`, `_` or `.`", self.name));
+        if self.name.is_empty()
+            || !self
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        {
+            problem(
+                "name",
+                format!(
+                    "`{}` must be non-empty ASCII letters, digits, `-`, `_` or `.`",
+                    self.name
+                ),
+            );
         }
         if self.host.is_empty() || self.host.contains(char::is_whitespace) {
             problem("host", format!("`{}` is not a host name", self.host));
@@ -381,11 +479,19 @@ impl MailboxConfig {
         if self.tls == TlsMode::PlainLoopback && !is_loopback(&self.host) {
             problem(
                 "tls",
-                format!("`plain-loopback` is only allowed to a loopback host, not `{}`: use `implicit` or `starttls`", self.host),
+                format!(
+                    "`plain-loopback` is only allowed to a loopback host, not `{}`: use `implicit` or `starttls`",
+                    self.host
+                ),
             );
         }
-        if self.tls == TlsMode::PlainLoopback && (self.ca_file.is_some() || self.tls_server_name.is_some()) {
-            problem("tls", "`plain-loopback` uses no TLS: remove `ca_file` and `tls_server_name`".into());
+        if self.tls == TlsMode::PlainLoopback
+            && (self.ca_file.is_some() || self.tls_server_name.is_some())
+        {
+            problem(
+                "tls",
+                "`plain-loopback` uses no TLS: remove `ca_file` and `tls_server_name`".into(),
+            );
         }
         if self.user.is_empty() {
             problem("user", "is empty".into());
@@ -393,19 +499,36 @@ impl MailboxConfig {
         match self.auth {
             AuthMethod::Login => {
                 match (&self.secret_env, &self.secret_file) {
-                    (None, None) => problem("secret_env", "give `secret_env` or `secret_file` for LOGIN".into()),
-                    (Some(_), Some(_)) => problem("secret_file", "give only one of `secret_env` and `secret_file`".into()),
+                    (None, None) => problem(
+                        "secret_env",
+                        "give `secret_env` or `secret_file` for LOGIN".into(),
+                    ),
+                    (Some(_), Some(_)) => problem(
+                        "secret_file",
+                        "give only one of `secret_env` and `secret_file`".into(),
+                    ),
                     _ => {}
                 }
                 if self.token_command.is_some() {
-                    problem("token_command", "is for `auth = \"xoauth2\"`; LOGIN takes `secret_env` or `secret_file`".into());
+                    problem(
+                        "token_command",
+                        "is for `auth = \"xoauth2\"`; LOGIN takes `secret_env` or `secret_file`"
+                            .into(),
+                    );
                 }
             }
             AuthMethod::Xoauth2 => {
                 match &self.token_command {
-                    None => problem("token_command", "`auth = \"xoauth2\"` needs a `token_command` that prints the access token".into()),
+                    None => problem(
+                        "token_command",
+                        "`auth = \"xoauth2\"` needs a `token_command` that prints the access token"
+                            .into(),
+                    ),
                     Some(command) if command.first().is_none_or(|program| program.is_empty()) => {
-                        problem("token_command", "is empty: give the program and its arguments".into());
+                        problem(
+                            "token_command",
+                            "is empty: give the program and its arguments".into(),
+                        );
                     }
                     Some(_) => {}
                 }
@@ -420,17 +543,29 @@ impl MailboxConfig {
         match self.processed {
             ProcessedAction::Flag => {
                 if !valid_keyword(&self.keyword) {
-                    problem("keyword", format!("`{}` is not a valid IMAP keyword (an atom such as `$FeedbackDesk`)", self.keyword));
+                    problem(
+                        "keyword",
+                        format!(
+                            "`{}` is not a valid IMAP keyword (an atom such as `$FeedbackDesk`)",
+                            self.keyword
+                        ),
+                    );
                 }
                 if self.move_to.is_some() {
                     problem("move_to", "is only used with `processed = \"move\"`".into());
                 }
             }
             ProcessedAction::Move => match &self.move_to {
-                None => problem("move_to", "`processed = \"move\"` needs the folder to move to".into()),
+                None => problem(
+                    "move_to",
+                    "`processed = \"move\"` needs the folder to move to".into(),
+                ),
                 Some(folder) if folder.is_empty() => problem("move_to", "is empty".into()),
                 Some(folder) if *folder == self.folder => {
-                    problem("move_to", format!("`{folder}` is the watched folder itself: give another folder"));
+                    problem(
+                        "move_to",
+                        format!("`{folder}` is the watched folder itself: give another folder"),
+                    );
                 }
                 Some(_) => {}
             },
@@ -439,28 +574,51 @@ impl MailboxConfig {
             && !areas.contains(hint)
         {
             let known: Vec<&str> = areas.iter().map(String::as_str).collect();
-            problem("route_hint", format!("`{hint}` is not a service area or mailbox hint of the policy (one of: {})", known.join(", ")));
+            problem(
+                "route_hint",
+                format!(
+                    "`{hint}` is not a service area or mailbox hint of the policy (one of: {})",
+                    known.join(", ")
+                ),
+            );
         }
         if checks == Checks::Environment {
             if let Some(var) = &self.secret_env {
                 match std::env::var_os(var) {
-                    None => problem("secret_env", format!("the environment variable `{var}` is not set")),
-                    Some(value) if value.is_empty() => problem("secret_env", format!("the environment variable `{var}` is empty")),
+                    None => problem(
+                        "secret_env",
+                        format!("the environment variable `{var}` is not set"),
+                    ),
+                    Some(value) if value.is_empty() => problem(
+                        "secret_env",
+                        format!("the environment variable `{var}` is empty"),
+                    ),
                     Some(_) => {}
                 }
             }
             if let Some(file) = &self.secret_file {
                 match std::fs::read_to_string(file) {
-                    Err(err) => problem("secret_file", format!("cannot read `{}`: {err}", file.display())),
-                    Ok(text) if text.trim().is_empty() => problem("secret_file", format!("`{}` is empty", file.display())),
+                    Err(err) => problem(
+                        "secret_file",
+                        format!("cannot read `{}`: {err}", file.display()),
+                    ),
+                    Ok(text) if text.trim().is_empty() => {
+                        problem("secret_file", format!("`{}` is empty", file.display()))
+                    }
                     Ok(_) => {}
                 }
             }
-            if let Some(program) = self.token_command.as_ref().and_then(|command| command.first())
+            if let Some(program) = self
+                .token_command
+                .as_ref()
+                .and_then(|command| command.first())
                 && !program.is_empty()
                 && !program_exists(program)
             {
-                problem("token_command", format!("`{program}` is not an executable file (nor found on PATH)"));
+                problem(
+                    "token_command",
+                    format!("`{program}` is not an executable file (nor found on PATH)"),
+                );
             }
             if let Some(file) = &self.ca_file
                 && let Err(err) = crate::imap::load_ca_file(file)
@@ -475,11 +633,16 @@ impl MailboxConfig {
 /// Whether `program` names an executable file, directly (with a `/`) or on PATH.
 fn program_exists(program: &str) -> bool {
     use std::os::unix::fs::PermissionsExt;
-    let executable = |path: &Path| std::fs::metadata(path).is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0);
+    let executable = |path: &Path| {
+        std::fs::metadata(path)
+            .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
+    };
     if program.contains('/') {
         return executable(Path::new(program));
     }
-    std::env::var_os("PATH").is_some_and(|paths| std::env::split_paths(&paths).any(|dir| executable(&dir.join(program))))
+    std::env::var_os("PATH").is_some_and(|paths| {
+        std::env::split_paths(&paths).any(|dir| executable(&dir.join(program)))
+    })
 }
 
 impl fmt::Display for TlsMode {
@@ -529,25 +692,37 @@ impl SecretSource {
     /// Reads the secret. Errors name the source, never the value.
     pub async fn resolve(&self, timeout: Duration) -> anyhow::Result<Secret> {
         let value = match self {
-            SecretSource::Env(var) => std::env::var(var).with_context(|| format!("reading the secret from environment variable `{var}`"))?,
+            SecretSource::Env(var) => std::env::var(var)
+                .with_context(|| format!("reading the secret from environment variable `{var}`"))?,
             SecretSource::File(path) => tokio::fs::read_to_string(path)
                 .await
                 .with_context(|| format!("reading the secret file {}", path.display()))?
                 .trim()
                 .to_string(),
             SecretSource::Command(command) => {
-                let (program, args) = command.split_first().context("the token command is empty")?;
+                let (program, args) = command
+                    .split_first()
+                    .context("the token command is empty")?;
                 let output = tokio::time::timeout(
                     timeout,
-                    tokio::process::Command::new(program).args(args).stdin(std::process::Stdio::null()).kill_on_drop(true).output(),
+                    tokio::process::Command::new(program)
+                        .args(args)
+                        .stdin(std::process::Stdio::null())
+                        .kill_on_drop(true)
+                        .output(),
                 )
                 .await
-                .with_context(|| format!("the token command `{program}` did not finish in {timeout:?}"))?
+                .with_context(|| {
+                    format!("the token command `{program}` did not finish in {timeout:?}")
+                })?
                 .with_context(|| format!("running the token command `{program}`"))?;
                 if !output.status.success() {
                     anyhow::bail!("the token command `{program}` failed ({})", output.status);
                 }
-                String::from_utf8(output.stdout).with_context(|| format!("the token command `{program}` printed non-UTF-8"))?.trim().to_string()
+                String::from_utf8(output.stdout)
+                    .with_context(|| format!("the token command `{program}` printed non-UTF-8"))?
+                    .trim()
+                    .to_string()
             }
         };
         if value.is_empty() {
@@ -560,7 +735,10 @@ impl SecretSource {
         match self {
             SecretSource::Env(var) => format!("environment variable `{var}`"),
             SecretSource::File(path) => format!("file {}", path.display()),
-            SecretSource::Command(command) => format!("token command `{}`", command.first().map_or("", String::as_str)),
+            SecretSource::Command(command) => format!(
+                "token command `{}`",
+                command.first().map_or("", String::as_str)
+            ),
         }
     }
 }
@@ -588,16 +766,25 @@ secret_env = "PATH"
         assert_eq!(mailbox.keyword, "$FeedbackDesk");
         assert_eq!(mailbox.processed, ProcessedAction::Flag);
         assert_eq!(mailbox.id(), "county-hall");
-        assert_eq!(mailbox.location(), "county.hall@kent.example@127.0.0.1/INBOX");
+        assert_eq!(
+            mailbox.location(),
+            "county.hall@kent.example@127.0.0.1/INBOX"
+        );
         assert_eq!(config.batch_size, 500);
-        assert_eq!(mailbox.secret_source().unwrap(), SecretSource::Env("PATH".into()));
+        assert_eq!(
+            mailbox.secret_source().unwrap(),
+            SecretSource::Env("PATH".into())
+        );
     }
 
     #[test]
     fn unknown_keys_are_errors() {
         let source = GOOD.replace("secret_env", "secret_envv");
         let problems = Config::parse(&source, None, Checks::SyntaxOnly).unwrap_err();
-        assert!(problems[0].1.contains("unknown field `secret_envv`"), "{problems:?}");
+        assert!(
+            problems[0].1.contains("unknown field `secret_envv`"),
+            "{problems:?}"
+        );
         assert_eq!(problems[0].0, "line 9");
     }
 
@@ -647,16 +834,26 @@ ca_file = "/nonexistent/ca.pem"
 
     #[test]
     fn a_missing_token_command_is_a_problem() {
-        let source = GOOD.replace("secret_env = \"PATH\"", "auth = \"xoauth2\"\ntoken_command = [\"/nonexistent/get-token\"]");
+        let source = GOOD.replace(
+            "secret_env = \"PATH\"",
+            "auth = \"xoauth2\"\ntoken_command = [\"/nonexistent/get-token\"]",
+        );
         let problems = Config::parse(&source, None, Checks::Environment).unwrap_err();
-        assert!(problems[0].1.contains("is not an executable file"), "{problems:?}");
-        let source = GOOD.replace("secret_env = \"PATH\"", "auth = \"xoauth2\"\ntoken_command = [\"sh\", \"-c\", \"echo token\"]");
+        assert!(
+            problems[0].1.contains("is not an executable file"),
+            "{problems:?}"
+        );
+        let source = GOOD.replace(
+            "secret_env = \"PATH\"",
+            "auth = \"xoauth2\"\ntoken_command = [\"sh\", \"-c\", \"echo token\"]",
+        );
         Config::parse(&source, None, Checks::Environment).unwrap();
     }
 
     #[tokio::test]
     async fn a_token_command_supplies_the_token() {
-        let source = SecretSource::Command(vec!["sh".into(), "-c".into(), "echo '  tok-123 '".into()]);
+        let source =
+            SecretSource::Command(vec!["sh".into(), "-c".into(), "echo '  tok-123 '".into()]);
         let secret = source.resolve(Duration::from_secs(10)).await.unwrap();
         assert_eq!(secret.expose(), "tok-123");
         let failing = SecretSource::Command(vec!["false".into()]);

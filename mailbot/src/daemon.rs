@@ -28,7 +28,12 @@ pub enum Mode {
 
 /// Runs every mailbox in `mode`. In `Run` mode it returns after `cancel` fires; in the other modes when
 /// every mailbox is done, with an error if any mailbox failed.
-pub async fn run(config: Config, ingestor: Ingestor, mode: Mode, cancel: CancellationToken) -> anyhow::Result<Tally> {
+pub async fn run(
+    config: Config,
+    ingestor: Ingestor,
+    mode: Mode,
+    cancel: CancellationToken,
+) -> anyhow::Result<Tally> {
     let config = Arc::new(config);
     let ingestor = Arc::new(ingestor);
     let mut tasks = tokio::task::JoinSet::new();
@@ -64,7 +69,11 @@ pub async fn run(config: Config, ingestor: Ingestor, mode: Mode, cancel: Cancell
         }
     }
     if !failed.is_empty() {
-        anyhow::bail!("mailbox{} failed: {}", if failed.len() == 1 { "" } else { "es" }, failed.join(", "));
+        anyhow::bail!(
+            "mailbox{} failed: {}",
+            if failed.len() == 1 { "" } else { "es" },
+            failed.join(", ")
+        );
     }
     Ok(total)
 }
@@ -72,12 +81,17 @@ pub async fn run(config: Config, ingestor: Ingestor, mode: Mode, cancel: Cancell
 /// The delay before reconnection attempt `n` (0-based): `initial * 2^n`, capped, times a random factor in
 /// [0.5, 1.5) so mailboxes that failed together do not retry together.
 pub fn backoff_delay(initial: Duration, max: Duration, attempt: u32) -> Duration {
-    let base = initial.saturating_mul(2u32.saturating_pow(attempt.min(20))).min(max);
+    let base = initial
+        .saturating_mul(2u32.saturating_pow(attempt.min(20)))
+        .min(max);
     base.mul_f64(rand::rng().random_range(0.5..1.5))
 }
 
 /// Watches one mailbox until shutdown, reconnecting after every error.
-async fn mailbox_loop(context: &MailboxContext, cancel: &CancellationToken) -> anyhow::Result<Tally> {
+async fn mailbox_loop(
+    context: &MailboxContext,
+    cancel: &CancellationToken,
+) -> anyhow::Result<Tally> {
     let (initial, max) = context.config.backoff();
     let mut attempt = 0u32;
     let mut reconciled = false;
@@ -106,7 +120,13 @@ async fn mailbox_loop(context: &MailboxContext, cancel: &CancellationToken) -> a
 
 /// One session: connect, reconcile once per process, select, then fetch and wait, until shutdown (Ok) or
 /// an error (the session is dropped).
-async fn session(context: &MailboxContext, cancel: &CancellationToken, reconciled: &mut bool, healthy: &mut bool, total: &mut Tally) -> anyhow::Result<()> {
+async fn session(
+    context: &MailboxContext,
+    cancel: &CancellationToken,
+    reconciled: &mut bool,
+    healthy: &mut bool,
+    total: &mut Tally,
+) -> anyhow::Result<()> {
     let timeout = Duration::from_secs(context.config.timeout_secs);
     let mailbox = &context.mailbox;
     let mut session = tokio::select! {
@@ -115,7 +135,9 @@ async fn session(context: &MailboxContext, cancel: &CancellationToken, reconcile
     };
     info!(mailbox = %mailbox.name, host = %mailbox.host, port = mailbox.port(), tls = %mailbox.tls, auth = %imap::describe_auth(mailbox), "connected");
     if !*reconciled {
-        let tally = imap::reconcile(&mut session, context).await.context("reconcile")?;
+        let tally = imap::reconcile(&mut session, context)
+            .await
+            .context("reconcile")?;
         total.merge(tally);
         *reconciled = true;
     }
@@ -142,7 +164,11 @@ async fn session(context: &MailboxContext, cancel: &CancellationToken, reconcile
 }
 
 /// `--once` and `reconcile`: a few attempts, then the result.
-async fn one_shot(context: &MailboxContext, mode: Mode, cancel: &CancellationToken) -> anyhow::Result<Tally> {
+async fn one_shot(
+    context: &MailboxContext,
+    mode: Mode,
+    cancel: &CancellationToken,
+) -> anyhow::Result<Tally> {
     const ATTEMPTS: u32 = 3;
     let (initial, max) = context.config.backoff();
     let mut attempt = 0;
@@ -164,10 +190,16 @@ async fn one_shot(context: &MailboxContext, mode: Mode, cancel: &CancellationTok
     }
 }
 
-async fn one_pass(context: &MailboxContext, mode: Mode, cancel: &CancellationToken) -> anyhow::Result<Tally> {
+async fn one_pass(
+    context: &MailboxContext,
+    mode: Mode,
+    cancel: &CancellationToken,
+) -> anyhow::Result<Tally> {
     let timeout = Duration::from_secs(context.config.timeout_secs);
     let mut session = imap::connect(&context.mailbox, timeout).await?;
-    let mut tally = imap::reconcile(&mut session, context).await.context("reconcile")?;
+    let mut tally = imap::reconcile(&mut session, context)
+        .await
+        .context("reconcile")?;
     if mode == Mode::Once {
         let selected = imap::select(&mut session, context).await?;
         tally.merge(imap::fetch_new(&mut session, context, &selected, cancel).await?);
@@ -178,7 +210,8 @@ async fn one_pass(context: &MailboxContext, mode: Mode, cancel: &CancellationTok
 
 /// Cancels `cancel` on Ctrl-C or SIGTERM.
 pub fn cancel_on_signals(cancel: CancellationToken) -> anyhow::Result<()> {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("installing the SIGTERM handler")?;
     tokio::spawn(async move {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => info!("Ctrl-C: shutting down"),
@@ -199,8 +232,13 @@ mod tests {
         let max = Duration::from_secs(2);
         for attempt in 0..40 {
             let delay = backoff_delay(initial, max, attempt);
-            let base = initial.saturating_mul(2u32.saturating_pow(attempt.min(20))).min(max);
-            assert!(delay >= base.mul_f64(0.5) && delay < base.mul_f64(1.5), "{attempt}: {delay:?}");
+            let base = initial
+                .saturating_mul(2u32.saturating_pow(attempt.min(20)))
+                .min(max);
+            assert!(
+                delay >= base.mul_f64(0.5) && delay < base.mul_f64(1.5),
+                "{attempt}: {delay:?}"
+            );
         }
         assert!(backoff_delay(initial, max, 30) <= Duration::from_secs(3));
     }

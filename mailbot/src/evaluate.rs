@@ -85,8 +85,13 @@ pub fn evaluate_files(files: &[PathBuf], policy: &Policy) -> anyhow::Result<Repo
     let default_today = NaiveDate::from_ymd_opt(2026, 6, 1).context("a fixed date")?;
     let mut report = Report::default();
     for file in files {
-        let source = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
-        for (index, line) in source.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let source =
+            std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+        for (index, line) in source
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
             let at = || format!("{} line {}", file.display(), index + 1);
             let input: InputLine = serde_json::from_str(line).with_context(at)?;
             let labelled: Labelled = serde_json::from_str(line).with_context(at)?;
@@ -106,26 +111,76 @@ pub fn evaluate_files(files: &[PathBuf], policy: &Policy) -> anyhow::Result<Repo
             };
             let e = &e;
             report.lines += 1;
-            let mut wrong = |field: &str, expected: String, got: String| report.errors.push((labelled.id.clone(), field.into(), expected, got));
-            if got_kind == e.kind { report.kind_correct += 1 } else { wrong("kind", e.kind.clone(), got_kind.clone()) }
-            if got_procedure == e.procedure { report.procedure_correct += 1 } else { wrong("procedure", show(&e.procedure), show(&got_procedure)) }
-            if got_directorate == e.directorate { report.directorate_correct += 1 } else { wrong("directorate", show(&e.directorate), show(&got_directorate)) }
+            let mut wrong = |field: &str, expected: String, got: String| {
+                report
+                    .errors
+                    .push((labelled.id.clone(), field.into(), expected, got))
+            };
+            if got_kind == e.kind {
+                report.kind_correct += 1
+            } else {
+                wrong("kind", e.kind.clone(), got_kind.clone())
+            }
+            if got_procedure == e.procedure {
+                report.procedure_correct += 1
+            } else {
+                wrong("procedure", show(&e.procedure), show(&got_procedure))
+            }
+            if got_directorate == e.directorate {
+                report.directorate_correct += 1
+            } else {
+                wrong("directorate", show(&e.directorate), show(&got_directorate))
+            }
             if got_exclusions == e.exclusions && got_cautions == e.cautions {
                 report.exclusions_exact += 1;
             } else {
-                wrong("exclusions/cautions", format!("{:?} {:?}", e.exclusions, e.cautions), format!("{:?} {:?}", got_exclusions, got_cautions));
+                wrong(
+                    "exclusions/cautions",
+                    format!("{:?} {:?}", e.exclusions, e.cautions),
+                    format!("{:?} {:?}", got_exclusions, got_cautions),
+                );
             }
-            tally(&mut report.labels, "kind", std::iter::once(e.kind.clone()).collect(), std::iter::once(got_kind).collect());
-            tally(&mut report.labels, "procedure", e.procedure.iter().cloned().collect(), got_procedure.into_iter().collect());
-            tally(&mut report.labels, "directorate", e.directorate.iter().cloned().collect(), got_directorate.into_iter().collect());
-            tally(&mut report.labels, "exclusion", e.exclusions.clone(), got_exclusions);
-            tally(&mut report.labels, "caution", e.cautions.clone(), got_cautions);
+            tally(
+                &mut report.labels,
+                "kind",
+                std::iter::once(e.kind.clone()).collect(),
+                std::iter::once(got_kind).collect(),
+            );
+            tally(
+                &mut report.labels,
+                "procedure",
+                e.procedure.iter().cloned().collect(),
+                got_procedure.into_iter().collect(),
+            );
+            tally(
+                &mut report.labels,
+                "directorate",
+                e.directorate.iter().cloned().collect(),
+                got_directorate.into_iter().collect(),
+            );
+            tally(
+                &mut report.labels,
+                "exclusion",
+                e.exclusions.clone(),
+                got_exclusions,
+            );
+            tally(
+                &mut report.labels,
+                "caution",
+                e.cautions.clone(),
+                got_cautions,
+            );
         }
     }
     Ok(report)
 }
 
-fn tally(labels: &mut BTreeMap<String, Counts>, field: &str, expected: BTreeSet<String>, got: BTreeSet<String>) {
+fn tally(
+    labels: &mut BTreeMap<String, Counts>,
+    field: &str,
+    expected: BTreeSet<String>,
+    got: BTreeSet<String>,
+) {
     for label in expected.union(&got) {
         let counts = labels.entry(format!("{field}:{label}")).or_default();
         match (expected.contains(label), got.contains(label)) {
@@ -138,7 +193,10 @@ fn tally(labels: &mut BTreeMap<String, Counts>, field: &str, expected: BTreeSet<
 }
 
 fn name<T: Serialize>(value: &T) -> String {
-    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
 }
 
 fn show(value: &Option<String>) -> String {
@@ -158,7 +216,13 @@ impl Report {
 
     /// Recall over every expected exclusion.
     pub fn exclusion_recall(&self) -> f64 {
-        let (tp, fne) = self.labels.iter().filter(|(k, _)| k.starts_with("exclusion:")).fold((0, 0), |(tp, fne), (_, c)| (tp + c.true_positive, fne + c.false_negative));
+        let (tp, fne) = self
+            .labels
+            .iter()
+            .filter(|(k, _)| k.starts_with("exclusion:"))
+            .fold((0, 0), |(tp, fne), (_, c)| {
+                (tp + c.true_positive, fne + c.false_negative)
+            });
         ratio(tp, tp + fne)
     }
 
@@ -167,14 +231,45 @@ impl Report {
         let mut out = String::new();
         let pct = |n: usize| 100.0 * ratio(n, self.lines);
         let _ = writeln!(out, "lines: {}", self.lines);
-        let _ = writeln!(out, "kind accuracy:        {:5.1}%", 100.0 * self.kind_accuracy());
-        let _ = writeln!(out, "procedure accuracy:   {:5.1}%", 100.0 * self.procedure_accuracy());
-        let _ = writeln!(out, "directorate accuracy: {:5.1}%", pct(self.directorate_correct));
-        let _ = writeln!(out, "exclusion recall:     {:5.1}%", 100.0 * self.exclusion_recall());
-        let _ = writeln!(out, "exclusions+cautions exactly right: {:5.1}%", pct(self.exclusions_exact));
-        let _ = writeln!(out, "\n{:<48} {:>9} {:>7} {:>8}", "label", "precision", "recall", "support");
+        let _ = writeln!(
+            out,
+            "kind accuracy:        {:5.1}%",
+            100.0 * self.kind_accuracy()
+        );
+        let _ = writeln!(
+            out,
+            "procedure accuracy:   {:5.1}%",
+            100.0 * self.procedure_accuracy()
+        );
+        let _ = writeln!(
+            out,
+            "directorate accuracy: {:5.1}%",
+            pct(self.directorate_correct)
+        );
+        let _ = writeln!(
+            out,
+            "exclusion recall:     {:5.1}%",
+            100.0 * self.exclusion_recall()
+        );
+        let _ = writeln!(
+            out,
+            "exclusions+cautions exactly right: {:5.1}%",
+            pct(self.exclusions_exact)
+        );
+        let _ = writeln!(
+            out,
+            "\n{:<48} {:>9} {:>7} {:>8}",
+            "label", "precision", "recall", "support"
+        );
         for (label, c) in &self.labels {
-            let _ = writeln!(out, "{:<48} {:>8.1}% {:>6.1}% {:>8}", label, 100.0 * c.precision(), 100.0 * c.recall(), c.true_positive + c.false_negative);
+            let _ = writeln!(
+                out,
+                "{:<48} {:>8.1}% {:>6.1}% {:>8}",
+                label,
+                100.0 * c.precision(),
+                100.0 * c.recall(),
+                c.true_positive + c.false_negative
+            );
         }
         if show_errors {
             let _ = writeln!(out, "\nerrors:");
@@ -196,7 +291,10 @@ mod tests {
         let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
             .unwrap()
             .map(|entry| entry.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|e| e == "jsonl") && p.file_name().unwrap().to_string_lossy().starts_with(prefix))
+            .filter(|p| {
+                p.extension().is_some_and(|e| e == "jsonl")
+                    && p.file_name().unwrap().to_string_lossy().starts_with(prefix)
+            })
             .collect();
         files.sort();
         files
@@ -210,8 +308,15 @@ mod tests {
         let policy = Policy::kent();
         let train = evaluate_files(&corpus("train-"), &policy).unwrap();
         let holdout = evaluate_files(&corpus("holdout"), &policy).unwrap();
-        assert!(train.lines + holdout.lines >= 400, "the corpus has {} lines", train.lines + holdout.lines);
-        assert!(holdout.lines * 5 >= train.lines + holdout.lines, "the held-out part is under a fifth");
+        assert!(
+            train.lines + holdout.lines >= 400,
+            "the corpus has {} lines",
+            train.lines + holdout.lines
+        );
+        assert!(
+            holdout.lines * 5 >= train.lines + holdout.lines,
+            "the held-out part is under a fifth"
+        );
         for (name, report) in [("train", &train), ("holdout", &holdout)] {
             println!(
                 "{name}: {} lines, kind {:.1}%, procedure {:.1}%, exclusion recall {:.1}%",

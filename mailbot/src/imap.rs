@@ -33,7 +33,8 @@ pub type Session = async_imap::Session<Box<dyn Io>>;
 
 /// Reads a PEM file of CA certificates (at least one).
 pub fn load_ca_file(path: &Path) -> anyhow::Result<Vec<CertificateDer<'static>>> {
-    let pem = std::fs::read(path).with_context(|| format!("cannot read the CA file `{}`", path.display()))?;
+    let pem = std::fs::read(path)
+        .with_context(|| format!("cannot read the CA file `{}`", path.display()))?;
     let certs = CertificateDer::pem_slice_iter(&pem)
         .collect::<Result<Vec<_>, _>>()
         .with_context(|| format!("the CA file `{}` is not valid PEM", path.display()))?;
@@ -49,9 +50,13 @@ fn system_roots() -> anyhow::Result<Vec<CertificateDer<'static>>> {
         .map(std::path::PathBuf::from)
         .into_iter()
         .chain(
-            ["/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/cert.pem"]
-                .into_iter()
-                .map(std::path::PathBuf::from),
+            [
+                "/etc/ssl/certs/ca-certificates.crt",
+                "/etc/pki/tls/certs/ca-bundle.crt",
+                "/etc/ssl/cert.pem",
+            ]
+            .into_iter()
+            .map(std::path::PathBuf::from),
         )
         .collect();
     for path in &candidates {
@@ -59,7 +64,9 @@ fn system_roots() -> anyhow::Result<Vec<CertificateDer<'static>>> {
             return load_ca_file(path);
         }
     }
-    anyhow::bail!("no system CA bundle found (tried {candidates:?}): set `ca_file` or SSL_CERT_FILE")
+    anyhow::bail!(
+        "no system CA bundle found (tried {candidates:?}): set `ca_file` or SSL_CERT_FILE"
+    )
 }
 
 fn tls_connector(mailbox: &MailboxConfig) -> anyhow::Result<tokio_rustls::TlsConnector> {
@@ -85,7 +92,10 @@ async fn tls_wrap(mailbox: &MailboxConfig, tcp: TcpStream) -> anyhow::Result<Box
     let connector = tls_connector(mailbox)?;
     let name = ServerName::try_from(mailbox.server_name().to_string())
         .with_context(|| format!("`{}` is not a valid TLS server name", mailbox.server_name()))?;
-    let tls = connector.connect(name, tcp).await.with_context(|| format!("TLS handshake with {}", mailbox.host))?;
+    let tls = connector
+        .connect(name, tcp)
+        .await
+        .with_context(|| format!("TLS handshake with {}", mailbox.host))?;
     Ok(Box::new(tls))
 }
 
@@ -96,7 +106,11 @@ async fn read_greeting<T: Io>(client: &mut async_imap::Client<T>) -> anyhow::Res
         .await
         .context("reading the server greeting")?
         .context("the server closed the connection before its greeting")?;
-    if let Response::Data { status: Status::Bye, .. } = greeting.parsed() {
+    if let Response::Data {
+        status: Status::Bye,
+        ..
+    } = greeting.parsed()
+    {
         anyhow::bail!("the server refused the connection (BYE in its greeting)");
     }
     Ok(())
@@ -123,10 +137,13 @@ pub fn xoauth2_response(user: &str, token: &str) -> String {
 /// Connects and logs in. The secret is read here, used once and dropped.
 pub async fn connect(mailbox: &MailboxConfig, timeout: Duration) -> anyhow::Result<Session> {
     let address = format!("{}:{}", mailbox.host, mailbox.port());
-    let tcp = tokio::time::timeout(timeout, TcpStream::connect((mailbox.host.as_str(), mailbox.port())))
-        .await
-        .with_context(|| format!("connecting to {address}: timed out"))?
-        .with_context(|| format!("connecting to {address}"))?;
+    let tcp = tokio::time::timeout(
+        timeout,
+        TcpStream::connect((mailbox.host.as_str(), mailbox.port())),
+    )
+    .await
+    .with_context(|| format!("connecting to {address}: timed out"))?
+    .with_context(|| format!("connecting to {address}"))?;
     tcp.set_nodelay(true).context("setting TCP_NODELAY")?;
     let setup = async {
         let client = match mailbox.tls {
@@ -138,7 +155,10 @@ pub async fn connect(mailbox: &MailboxConfig, timeout: Duration) -> anyhow::Resu
             TlsMode::Starttls => {
                 let mut plain = async_imap::Client::new(tcp);
                 read_greeting(&mut plain).await?;
-                plain.run_command_and_check_ok("STARTTLS", None).await.context("STARTTLS")?;
+                plain
+                    .run_command_and_check_ok("STARTTLS", None)
+                    .await
+                    .context("STARTTLS")?;
                 async_imap::Client::new(tls_wrap(mailbox, plain.into_inner()).await?)
             }
             TlsMode::PlainLoopback => {
@@ -148,18 +168,29 @@ pub async fn connect(mailbox: &MailboxConfig, timeout: Duration) -> anyhow::Resu
             }
         };
         let source = mailbox.secret_source()?;
-        let secret = source.resolve(timeout).await.with_context(|| format!("reading the secret of mailbox `{}`", mailbox.name))?;
+        let secret = source
+            .resolve(timeout)
+            .await
+            .with_context(|| format!("reading the secret of mailbox `{}`", mailbox.name))?;
         let session = match mailbox.auth {
-            AuthMethod::Login => client.login(&mailbox.user, secret.expose()).await.map_err(|(err, _)| err),
+            AuthMethod::Login => client
+                .login(&mailbox.user, secret.expose())
+                .await
+                .map_err(|(err, _)| err),
             AuthMethod::Xoauth2 => {
                 let initial = Some(xoauth2_response(&mailbox.user, secret.expose()));
-                client.authenticate("XOAUTH2", XOAuth2 { initial }).await.map_err(|(err, _)| err)
+                client
+                    .authenticate("XOAUTH2", XOAuth2 { initial })
+                    .await
+                    .map_err(|(err, _)| err)
             }
         }
         .with_context(|| format!("logging in to {address} as `{}`", mailbox.user))?;
         anyhow::Ok(session)
     };
-    let session = tokio::time::timeout(timeout, setup).await.with_context(|| format!("setting up the session with {address}: timed out"))??;
+    let session = tokio::time::timeout(timeout, setup)
+        .await
+        .with_context(|| format!("setting up the session with {address}: timed out"))??;
     Ok(session)
 }
 
@@ -191,8 +222,15 @@ impl MailboxContext {
     }
 }
 
-async fn with_timeout<T>(timeout: Duration, what: &str, fut: impl Future<Output = async_imap::error::Result<T>>) -> anyhow::Result<T> {
-    tokio::time::timeout(timeout, fut).await.with_context(|| format!("{what}: timed out after {timeout:?}"))?.with_context(|| what.to_string())
+async fn with_timeout<T>(
+    timeout: Duration,
+    what: &str,
+    fut: impl Future<Output = async_imap::error::Result<T>>,
+) -> anyhow::Result<T> {
+    tokio::time::timeout(timeout, fut)
+        .await
+        .with_context(|| format!("{what}: timed out after {timeout:?}"))?
+        .with_context(|| what.to_string())
 }
 
 /// Selects the folder and checks its UIDVALIDITY against the store's cursor (resetting the cursor when
@@ -204,8 +242,15 @@ pub async fn select(session: &mut Session, context: &MailboxContext) -> anyhow::
     let moves = capabilities.has_str("MOVE");
     let mailbox = &context.mailbox;
     ensure_move_target(session, context).await;
-    let selected = with_timeout(timeout, &format!("SELECT {}", mailbox.folder), session.select(&mailbox.folder)).await?;
-    let uidvalidity = selected.uid_validity.with_context(|| format!("the server gave no UIDVALIDITY for `{}`", mailbox.folder))?;
+    let selected = with_timeout(
+        timeout,
+        &format!("SELECT {}", mailbox.folder),
+        session.select(&mailbox.folder),
+    )
+    .await?;
+    let uidvalidity = selected
+        .uid_validity
+        .with_context(|| format!("the server gave no UIDVALIDITY for `{}`", mailbox.folder))?;
     if mailbox.processed == ProcessedAction::Flag
         && !selected.permanent_flags.iter().any(|flag| match flag {
             async_imap::types::Flag::MayCreate => true,
@@ -218,16 +263,27 @@ pub async fn select(session: &mut Session, context: &MailboxContext) -> anyhow::
     }
     let id = mailbox.id();
     let store = context.ingestor.store();
-    let fresh = Cursor { uidvalidity, last_uid: 0 };
+    let fresh = Cursor {
+        uidvalidity,
+        last_uid: 0,
+    };
     match store.cursor(&id).context("reading the mailbox cursor")? {
         Some(cursor) if cursor.uidvalidity == uidvalidity => {}
         Some(cursor) => {
             warn!(mailbox = %mailbox.name, old = cursor.uidvalidity, new = uidvalidity, last_uid = cursor.last_uid, "UIDVALIDITY changed: starting the folder over (duplicates are recognised by Message-ID)");
-            store.set_cursor(&id, fresh).context("resetting the mailbox cursor")?;
+            store
+                .set_cursor(&id, fresh)
+                .context("resetting the mailbox cursor")?;
         }
-        None => store.set_cursor(&id, fresh).context("creating the mailbox cursor")?,
+        None => store
+            .set_cursor(&id, fresh)
+            .context("creating the mailbox cursor")?,
     }
-    Ok(Selected { uidvalidity, idle, moves })
+    Ok(Selected {
+        uidvalidity,
+        idle,
+        moves,
+    })
 }
 
 /// Creates the `move_to` folder if the mailbox moves processed mail. Creating a folder that exists fails
@@ -269,14 +325,23 @@ pub fn uid_set(uids: &[u32]) -> String {
 }
 
 async fn search(session: &mut Session, timeout: Duration, query: &str) -> anyhow::Result<Vec<u32>> {
-    let found = with_timeout(timeout, &format!("UID SEARCH {query}"), session.uid_search(query)).await?;
+    let found = with_timeout(
+        timeout,
+        &format!("UID SEARCH {query}"),
+        session.uid_search(query),
+    )
+    .await?;
     let mut uids: Vec<u32> = found.into_iter().collect();
     uids.sort_unstable();
     Ok(uids)
 }
 
 /// UIDs in the folder that are not processed yet, above the cursor, in order.
-async fn unprocessed(session: &mut Session, context: &MailboxContext, after: u32) -> anyhow::Result<Vec<u32>> {
+async fn unprocessed(
+    session: &mut Session,
+    context: &MailboxContext,
+    after: u32,
+) -> anyhow::Result<Vec<u32>> {
     let first = after.saturating_add(1);
     let query = match context.mailbox.processed {
         ProcessedAction::Flag => format!("UID {first}:* UNKEYWORD {}", context.mailbox.keyword),
@@ -289,7 +354,13 @@ async fn unprocessed(session: &mut Session, context: &MailboxContext, after: u32
 }
 
 /// Fetches one batch. A message the server does not return (expunged meanwhile) is left out.
-async fn fetch_batch(session: &mut Session, context: &MailboxContext, mailbox_id: &str, uidvalidity: u32, uids: &[u32]) -> anyhow::Result<Vec<RawMessage>> {
+async fn fetch_batch(
+    session: &mut Session,
+    context: &MailboxContext,
+    mailbox_id: &str,
+    uidvalidity: u32,
+    uids: &[u32],
+) -> anyhow::Result<Vec<RawMessage>> {
     let timeout = context.timeout();
     let set = uid_set(uids);
     // A message over the limit is fetched only up to one byte past it: enough for the ingestor to
@@ -299,7 +370,9 @@ async fn fetch_batch(session: &mut Session, context: &MailboxContext, mailbox_id
     let mut stream = with_timeout(timeout, "UID FETCH", session.uid_fetch(&set, &query)).await?;
     let mut messages = Vec::with_capacity(uids.len());
     loop {
-        let next = tokio::time::timeout(timeout, stream.next()).await.context("UID FETCH: timed out waiting for the server")?;
+        let next = tokio::time::timeout(timeout, stream.next())
+            .await
+            .context("UID FETCH: timed out waiting for the server")?;
         let Some(fetch) = next else { break };
         let fetch: Fetch = fetch.context("UID FETCH")?;
         let (Some(uid), Some(body)) = (fetch.uid, fetch.body()) else {
@@ -323,7 +396,12 @@ async fn fetch_batch(session: &mut Session, context: &MailboxContext, mailbox_id
 
 /// Marks a batch processed on the server. INVARIANT: called only after `ingest_batch` returned Ok for
 /// exactly these UIDs, so the cases are durable before the server forgets the messages are new.
-async fn mark_processed(session: &mut Session, context: &MailboxContext, selected: &Selected, uids: &[u32]) -> anyhow::Result<()> {
+async fn mark_processed(
+    session: &mut Session,
+    context: &MailboxContext,
+    selected: &Selected,
+    uids: &[u32],
+) -> anyhow::Result<()> {
     if uids.is_empty() {
         return Ok(());
     }
@@ -332,26 +410,43 @@ async fn mark_processed(session: &mut Session, context: &MailboxContext, selecte
     match context.mailbox.processed {
         ProcessedAction::Flag => {
             let query = format!("+FLAGS.SILENT ({})", context.mailbox.keyword);
-            let stream = with_timeout(timeout, "UID STORE", session.uid_store(&set, &query)).await?;
-            let results: Vec<_> = tokio::time::timeout(timeout, stream.collect::<Vec<_>>()).await.context("UID STORE: timed out")?;
+            let stream =
+                with_timeout(timeout, "UID STORE", session.uid_store(&set, &query)).await?;
+            let results: Vec<_> = tokio::time::timeout(timeout, stream.collect::<Vec<_>>())
+                .await
+                .context("UID STORE: timed out")?;
             for result in results {
                 result.context("UID STORE")?;
             }
         }
         ProcessedAction::Move => {
-            let target = context.mailbox.move_to.as_deref().context("no `move_to` folder")?;
+            let target = context
+                .mailbox
+                .move_to
+                .as_deref()
+                .context("no `move_to` folder")?;
             if selected.moves {
                 with_timeout(timeout, "UID MOVE", session.uid_mv(&set, target)).await?;
             } else {
                 // Without MOVE: copy, then mark the originals deleted and expunge just them.
                 with_timeout(timeout, "UID COPY", session.uid_copy(&set, target)).await?;
-                let stream = with_timeout(timeout, "UID STORE", session.uid_store(&set, "+FLAGS.SILENT (\\Deleted)")).await?;
-                let results: Vec<_> = tokio::time::timeout(timeout, stream.collect::<Vec<_>>()).await.context("UID STORE: timed out")?;
+                let stream = with_timeout(
+                    timeout,
+                    "UID STORE",
+                    session.uid_store(&set, "+FLAGS.SILENT (\\Deleted)"),
+                )
+                .await?;
+                let results: Vec<_> = tokio::time::timeout(timeout, stream.collect::<Vec<_>>())
+                    .await
+                    .context("UID STORE: timed out")?;
                 for result in results {
                     result.context("UID STORE")?;
                 }
-                let expunged = with_timeout(timeout, "UID EXPUNGE", session.uid_expunge(&set)).await?;
-                let _: Vec<_> = tokio::time::timeout(timeout, expunged.collect::<Vec<_>>()).await.context("UID EXPUNGE: timed out")?;
+                let expunged =
+                    with_timeout(timeout, "UID EXPUNGE", session.uid_expunge(&set)).await?;
+                let _: Vec<_> = tokio::time::timeout(timeout, expunged.collect::<Vec<_>>())
+                    .await
+                    .context("UID EXPUNGE: timed out")?;
             }
         }
     }
@@ -405,30 +500,58 @@ impl fmt::Display for Tally {
         write!(
             f,
             "{} messages: {} new cases, {} replies, {} escalations, {} duplicates, {} quarantined",
-            self.messages, self.new_cases, self.added, self.escalated, self.duplicates, self.quarantined
+            self.messages,
+            self.new_cases,
+            self.added,
+            self.escalated,
+            self.duplicates,
+            self.quarantined
         )
     }
 }
 
-type Pending = (tokio::task::JoinHandle<anyhow::Result<Vec<Outcome>>>, Vec<u32>);
+type Pending = (
+    tokio::task::JoinHandle<anyhow::Result<Vec<Outcome>>>,
+    Vec<u32>,
+);
 
-fn spawn_ingest(context: &MailboxContext, messages: Vec<RawMessage>) -> tokio::task::JoinHandle<anyhow::Result<Vec<Outcome>>> {
+fn spawn_ingest(
+    context: &MailboxContext,
+    messages: Vec<RawMessage>,
+) -> tokio::task::JoinHandle<anyhow::Result<Vec<Outcome>>> {
     let ingestor = Arc::clone(&context.ingestor);
-    tokio::task::spawn_blocking(move || ingestor.ingest_batch(messages, chrono::Local::now().date_naive()))
+    tokio::task::spawn_blocking(move || {
+        ingestor.ingest_batch(messages, chrono::Local::now().date_naive())
+    })
 }
 
-async fn join_ingest(handle: tokio::task::JoinHandle<anyhow::Result<Vec<Outcome>>>) -> anyhow::Result<Vec<Outcome>> {
-    handle.await.context("the ingest task failed")?.context("ingesting a batch")
+async fn join_ingest(
+    handle: tokio::task::JoinHandle<anyhow::Result<Vec<Outcome>>>,
+) -> anyhow::Result<Vec<Outcome>> {
+    handle
+        .await
+        .context("the ingest task failed")?
+        .context("ingesting a batch")
 }
 
 /// Fetches and ingests everything not yet processed, batch by batch, until a search finds nothing new.
 /// The fetch of batch n+1 overlaps the ingest of batch n; a batch is marked (and the cursor moved) only
 /// once its ingest returned Ok.
-pub async fn fetch_new(session: &mut Session, context: &MailboxContext, selected: &Selected, cancel: &CancellationToken) -> anyhow::Result<Tally> {
+pub async fn fetch_new(
+    session: &mut Session,
+    context: &MailboxContext,
+    selected: &Selected,
+    cancel: &CancellationToken,
+) -> anyhow::Result<Tally> {
     let id = context.mailbox.id();
     let mut tally = Tally::default();
     loop {
-        let after = match context.ingestor.store().cursor(&id).context("reading the mailbox cursor")? {
+        let after = match context
+            .ingestor
+            .store()
+            .cursor(&id)
+            .context("reading the mailbox cursor")?
+        {
             Some(cursor) if cursor.uidvalidity == selected.uidvalidity => cursor.last_uid,
             _ => 0,
         };
@@ -444,7 +567,8 @@ pub async fn fetch_new(session: &mut Session, context: &MailboxContext, selected
                 if cancel.is_cancelled() {
                     break;
                 }
-                let messages = fetch_batch(session, context, &id, selected.uidvalidity, chunk).await?;
+                let messages =
+                    fetch_batch(session, context, &id, selected.uidvalidity, chunk).await?;
                 if let Some((handle, done)) = pending.take() {
                     finish_batch(session, context, selected, &id, handle, &done, &mut pass).await?;
                 }
@@ -487,14 +611,26 @@ async fn finish_batch(
     let outcomes = join_ingest(handle).await?;
     for outcome in &outcomes {
         match outcome {
-            Outcome::Quarantined(reason) => warn!(mailbox = %context.mailbox.name, "quarantined a message: {reason}"),
+            Outcome::Quarantined(reason) => {
+                warn!(mailbox = %context.mailbox.name, "quarantined a message: {reason}")
+            }
             other => debug!(mailbox = %context.mailbox.name, "{other:?}"),
         }
     }
     tally.add(&outcomes);
     mark_processed(session, context, selected, uids).await?;
     if let Some(&last) = uids.iter().max() {
-        context.ingestor.store().set_cursor(id, Cursor { uidvalidity: selected.uidvalidity, last_uid: last }).context("moving the mailbox cursor")?;
+        context
+            .ingestor
+            .store()
+            .set_cursor(
+                id,
+                Cursor {
+                    uidvalidity: selected.uidvalidity,
+                    last_uid: last,
+                },
+            )
+            .context("moving the mailbox cursor")?;
     }
     Ok(())
 }
@@ -505,12 +641,25 @@ pub async fn reconcile(session: &mut Session, context: &MailboxContext) -> anyho
     let timeout = context.timeout();
     let mailbox = &context.mailbox;
     let (folder, query) = match mailbox.processed {
-        ProcessedAction::Flag => (mailbox.folder.clone(), format!("KEYWORD {}", mailbox.keyword)),
-        ProcessedAction::Move => (mailbox.move_to.clone().context("no `move_to` folder")?, "ALL".to_string()),
+        ProcessedAction::Flag => (
+            mailbox.folder.clone(),
+            format!("KEYWORD {}", mailbox.keyword),
+        ),
+        ProcessedAction::Move => (
+            mailbox.move_to.clone().context("no `move_to` folder")?,
+            "ALL".to_string(),
+        ),
     };
     ensure_move_target(session, context).await;
-    let selected = with_timeout(timeout, &format!("SELECT {folder}"), session.select(&folder)).await?;
-    let uidvalidity = selected.uid_validity.with_context(|| format!("the server gave no UIDVALIDITY for `{folder}`"))?;
+    let selected = with_timeout(
+        timeout,
+        &format!("SELECT {folder}"),
+        session.select(&folder),
+    )
+    .await?;
+    let uidvalidity = selected
+        .uid_validity
+        .with_context(|| format!("the server gave no UIDVALIDITY for `{folder}`"))?;
     let id = match mailbox.processed {
         ProcessedAction::Flag => mailbox.id(),
         ProcessedAction::Move => format!("{}/{folder}", mailbox.id()),
@@ -555,7 +704,12 @@ pub enum Wake {
 
 /// Waits for new mail: IDLE up to the configured timeout where the server has it, else sleep for the
 /// poll interval. Returns the session for the fresh fetch that must follow.
-pub async fn wait_for_mail(session: Session, context: &MailboxContext, selected: &Selected, cancel: &CancellationToken) -> anyhow::Result<(Session, Wake)> {
+pub async fn wait_for_mail(
+    session: Session,
+    context: &MailboxContext,
+    selected: &Selected,
+    cancel: &CancellationToken,
+) -> anyhow::Result<(Session, Wake)> {
     let mut session = session;
     // An EXISTS that arrived during our last commands went to the unsolicited channel, not to IDLE: look
     // there first, or that message would wait for the next IDLE timeout.
@@ -563,7 +717,10 @@ pub async fn wait_for_mail(session: Session, context: &MailboxContext, selected:
     let drain_has_news = move || {
         let mut news = false;
         while let Ok(response) = unsolicited.try_recv() {
-            news |= matches!(response, UnsolicitedResponse::Exists(_) | UnsolicitedResponse::Recent(_));
+            news |= matches!(
+                response,
+                UnsolicitedResponse::Exists(_) | UnsolicitedResponse::Recent(_)
+            );
         }
         news
     };
@@ -580,7 +737,10 @@ pub async fn wait_for_mail(session: Session, context: &MailboxContext, selected:
         return Ok((session, Wake::Fetch));
     }
     let mut handle = session.idle();
-    tokio::time::timeout(context.timeout(), handle.init()).await.context("IDLE: timed out")?.context("IDLE")?;
+    tokio::time::timeout(context.timeout(), handle.init())
+        .await
+        .context("IDLE: timed out")?
+        .context("IDLE")?;
     let wake = if drain_has_news() {
         Wake::Fetch
     } else {
@@ -606,7 +766,10 @@ pub async fn wait_for_mail(session: Session, context: &MailboxContext, selected:
             }
         }
     };
-    let session = tokio::time::timeout(context.timeout(), handle.done()).await.context("IDLE DONE: timed out")?.context("IDLE DONE")?;
+    let session = tokio::time::timeout(context.timeout(), handle.done())
+        .await
+        .context("IDLE DONE: timed out")?
+        .context("IDLE DONE")?;
     Ok((session, wake))
 }
 
@@ -620,14 +783,22 @@ fn idle_kind(response: &async_imap::extensions::idle::IdleResponse) -> &'static 
 
 /// A bare `UID FETCH 1:* (BODY.PEEK[])` of a folder, counting messages and bytes: the yardstick the
 /// ingestion benchmark compares itself with.
-pub async fn bare_fetch(mailbox: &MailboxConfig, timeout: Duration) -> anyhow::Result<(usize, usize, Duration)> {
+pub async fn bare_fetch(
+    mailbox: &MailboxConfig,
+    timeout: Duration,
+) -> anyhow::Result<(usize, usize, Duration)> {
     let mut session = connect(mailbox, timeout).await?;
     with_timeout(timeout, "SELECT", session.select(&mailbox.folder)).await?;
     let started = Instant::now();
     let mut count = 0usize;
     let mut bytes = 0usize;
     {
-        let mut stream = with_timeout(timeout, "UID FETCH", session.uid_fetch("1:*", "(UID BODY.PEEK[])")).await?;
+        let mut stream = with_timeout(
+            timeout,
+            "UID FETCH",
+            session.uid_fetch("1:*", "(UID BODY.PEEK[])"),
+        )
+        .await?;
         while let Some(fetch) = stream.next().await {
             let fetch = fetch.context("UID FETCH")?;
             if let Some(body) = fetch.body() {
@@ -642,10 +813,17 @@ pub async fn bare_fetch(mailbox: &MailboxConfig, timeout: Duration) -> anyhow::R
 }
 
 /// Counts UIDs per keyword state, for tests and `check` tools: (all, with the keyword).
-pub async fn count_flagged(session: &mut Session, folder: &str, keyword: &str, timeout: Duration) -> anyhow::Result<(usize, usize)> {
+pub async fn count_flagged(
+    session: &mut Session,
+    folder: &str,
+    keyword: &str,
+    timeout: Duration,
+) -> anyhow::Result<(usize, usize)> {
     with_timeout(timeout, "SELECT", session.select(folder)).await?;
     let all = search(session, timeout, "ALL").await?.len();
-    let flagged = search(session, timeout, &format!("KEYWORD {keyword}")).await?.len();
+    let flagged = search(session, timeout, &format!("KEYWORD {keyword}"))
+        .await?
+        .len();
     Ok((all, flagged))
 }
 
@@ -669,18 +847,26 @@ mod tests {
         assert_eq!(uid_set(&[1, 2, 3, 5, 7, 8]), "1:3,5,7:8");
         assert_eq!(uid_set(&[4]), "4");
         assert_eq!(uid_set(&[]), "");
-        assert_eq!(uid_set(&[u32::MAX - 1, u32::MAX]), format!("{}:{}", u32::MAX - 1, u32::MAX));
+        assert_eq!(
+            uid_set(&[u32::MAX - 1, u32::MAX]),
+            format!("{}:{}", u32::MAX - 1, u32::MAX)
+        );
     }
 
     #[test]
     fn xoauth2_response_has_the_sasl_shape() {
-        assert_eq!(xoauth2_response("a@b", "tok"), "user=a@b\x01auth=Bearer tok\x01\x01");
+        assert_eq!(
+            xoauth2_response("a@b", "tok"),
+            "user=a@b\x01auth=Bearer tok\x01\x01"
+        );
     }
 
     #[test]
     fn xoauth2_answers_an_error_challenge_with_nothing() {
         use async_imap::Authenticator;
-        let mut auth = XOAuth2 { initial: Some("first".into()) };
+        let mut auth = XOAuth2 {
+            initial: Some("first".into()),
+        };
         assert_eq!(auth.process(b""), "first");
         assert_eq!(auth.process(b"{\"status\":\"401\"}"), "");
     }

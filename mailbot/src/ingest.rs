@@ -14,7 +14,8 @@ use feedback_core::{CaseState, Channel, FormAnswers, Policy, Submission, assess}
 
 use crate::parse::{self, ParseError, ParsedMessage};
 use crate::store::{
-    self, BatchItem, BatchResult, MessageRecord, MessageSource, NewCase, NewMessage, OutboxStatus, QuarantineRecord, ReplyTarget, Stored,
+    self, BatchItem, BatchResult, MessageRecord, MessageSource, NewCase, NewMessage, OutboxStatus,
+    QuarantineRecord, ReplyTarget, Stored,
 };
 
 /// The most text given to the classifier; longer bodies are stored whole but assessed on their start
@@ -23,7 +24,14 @@ pub const MAX_ASSESSED_TEXT: usize = 256 * 1024;
 
 /// Phrases that ask for escalation, besides the policy's own `escalation` cues (a council's cue file may
 /// leave them out; these are the ones the issue names).
-const ESCALATION_PHRASES: &[&str] = &[" escalate ", " escalated ", " escalation ", " stage 2 ", " stage two ", " not satisfied with your response "];
+const ESCALATION_PHRASES: &[&str] = &[
+    " escalate ",
+    " escalated ",
+    " escalation ",
+    " stage 2 ",
+    " stage two ",
+    " not satisfied with your response ",
+];
 
 /// A message as fetched from a mailbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,7 +70,11 @@ impl Outcome {
     /// The case reference or quarantine id.
     pub fn id(&self) -> &str {
         match self {
-            Outcome::NewCase(id) | Outcome::AddedToCase(id) | Outcome::Escalated(id) | Outcome::Duplicate(id) | Outcome::Quarantined(id) => id,
+            Outcome::NewCase(id)
+            | Outcome::AddedToCase(id)
+            | Outcome::Escalated(id)
+            | Outcome::Duplicate(id)
+            | Outcome::Quarantined(id) => id,
         }
     }
 }
@@ -81,7 +93,11 @@ pub struct IngestSettings {
 
 impl Default for IngestSettings {
     fn default() -> Self {
-        IngestSettings { reference_prefix: "KCC".into(), max_message_bytes: 50 * 1024 * 1024, max_attachment_bytes_kept: 10 * 1024 * 1024 }
+        IngestSettings {
+            reference_prefix: "KCC".into(),
+            max_message_bytes: 50 * 1024 * 1024,
+            max_attachment_bytes_kept: 10 * 1024 * 1024,
+        }
     }
 }
 
@@ -95,7 +111,11 @@ pub struct Ingestor {
 
 /// A message parsed and ready to store, or why it is quarantined.
 enum Prepared {
-    Reply { to: ReplyTarget, message: Box<NewMessage>, escalate: bool },
+    Reply {
+        to: ReplyTarget,
+        message: Box<NewMessage>,
+        escalate: bool,
+    },
     Case(Box<NewCase>),
     Quarantine(String),
 }
@@ -103,7 +123,11 @@ enum Prepared {
 impl Ingestor {
     /// An ingestor writing to `store`, assessing with `policy`.
     pub fn new(store: store::Store, policy: Policy, settings: IngestSettings) -> Self {
-        Ingestor { store, policy, settings }
+        Ingestor {
+            store,
+            policy,
+            settings,
+        }
     }
 
     /// The store.
@@ -129,7 +153,11 @@ impl Ingestor {
     /// Parses, assesses and stores a batch; returns only after ONE flush made everything durable. The
     /// outcomes are in the order of `messages`. Everything is written in one store transaction, so a reply
     /// in the batch can join a case made earlier in the same batch.
-    pub fn ingest_batch(&self, messages: Vec<RawMessage>, today: NaiveDate) -> anyhow::Result<Vec<Outcome>> {
+    pub fn ingest_batch(
+        &self,
+        messages: Vec<RawMessage>,
+        today: NaiveDate,
+    ) -> anyhow::Result<Vec<Outcome>> {
         enum Slot {
             Done(Outcome),
             Item(usize),
@@ -154,19 +182,32 @@ impl Ingestor {
                         reason,
                         size: raw.bytes.len(),
                     };
-                    BatchItem::Quarantine { record, raw: raw.bytes }
+                    BatchItem::Quarantine {
+                        record,
+                        raw: raw.bytes,
+                    }
                 }
                 Prepared::Case(new) => {
                     if let Some(id) = &new.message.record.message.message_id {
-                        threads.entry(id.clone()).or_insert(ReplyTarget::Item(items.len()));
+                        threads
+                            .entry(id.clone())
+                            .or_insert(ReplyTarget::Item(items.len()));
                     }
                     BatchItem::Case(new)
                 }
-                Prepared::Reply { to, message, escalate } => {
+                Prepared::Reply {
+                    to,
+                    message,
+                    escalate,
+                } => {
                     if let Some(id) = &message.record.message.message_id {
                         threads.entry(id.clone()).or_insert_with(|| to.clone());
                     }
-                    BatchItem::Reply { to, message, escalate }
+                    BatchItem::Reply {
+                        to,
+                        message,
+                        escalate,
+                    }
                 }
             };
             slots.push(Slot::Item(items.len()));
@@ -210,7 +251,12 @@ impl Ingestor {
     /// Parses and assesses a message (both guarded against panics), and finds the case it replies to.
     /// The outer error is the store's (a lookup failed); every problem with the message itself is a
     /// [`Prepared::Quarantine`].
-    fn prepare(&self, raw: &RawMessage, today: NaiveDate, threads: &HashMap<String, ReplyTarget>) -> anyhow::Result<Prepared> {
+    fn prepare(
+        &self,
+        raw: &RawMessage,
+        today: NaiveDate,
+        threads: &HashMap<String, ReplyTarget>,
+    ) -> anyhow::Result<Prepared> {
         if raw.bytes.len() > self.settings.max_message_bytes {
             return Ok(Prepared::Quarantine(format!(
                 "the message is {} bytes, over the limit of {} bytes",
@@ -222,31 +268,51 @@ impl Ingestor {
             Ok(parsed) => parsed,
             Err(err) => return Ok(Prepared::Quarantine(format!("cannot be parsed: {err}"))),
         };
-        let received = raw.internal_date.or_else(|| parsed.date.filter(|date| plausible(date.date_naive(), today)));
+        let received = raw.internal_date.or_else(|| {
+            parsed
+                .date
+                .filter(|date| plausible(date.date_naive(), today))
+        });
         let reply_to = self.replied_case(&parsed, threads)?;
-        let escalate = reply_to.is_some() && parse::guarded(|| Ok(asks_to_escalate(&parsed, &self.policy))).unwrap_or(false);
+        let escalate = reply_to.is_some()
+            && parse::guarded(|| Ok(asks_to_escalate(&parsed, &self.policy))).unwrap_or(false);
         let message = new_message(raw, &parsed, received, escalate);
         if let Some(to) = reply_to {
-            return Ok(Prepared::Reply { to, message: Box::new(message), escalate });
+            return Ok(Prepared::Reply {
+                to,
+                message: Box::new(message),
+                escalate,
+            });
         }
         let submission = Submission {
             text: truncate(&parsed.text, MAX_ASSESSED_TEXT).to_string(),
             subject: parsed.subject.clone(),
             channel: Some(Channel::Email),
             received,
-            form: FormAnswers { mailbox: Some(self.mailbox_hint(raw)), ..FormAnswers::default() },
+            form: FormAnswers {
+                mailbox: Some(self.mailbox_hint(raw)),
+                ..FormAnswers::default()
+            },
         };
         let policy = &self.policy;
         let assessment = match parse::guarded(|| Ok(assess(&submission, policy, today))) {
             Ok(assessment) => assessment,
-            Err(ParseError::Panicked(why)) => return Ok(Prepared::Quarantine(format!("the assessment panicked: {why}"))),
+            Err(ParseError::Panicked(why)) => {
+                return Ok(Prepared::Quarantine(format!(
+                    "the assessment panicked: {why}"
+                )));
+            }
             Err(err) => return Ok(Prepared::Quarantine(format!("cannot be assessed: {err}"))),
         };
         let state = CaseState::new(assessment.kind, assessment.procedure);
         let recipient = parsed.reply_address().map(str::to_string);
         let outbox_status = match (&parsed.automatic, &recipient) {
-            (Some(why), _) => OutboxStatus::Suppressed { reason: format!("an automatic message: {why}") },
-            (None, None) => OutboxStatus::Suppressed { reason: "no sender address to acknowledge".into() },
+            (Some(why), _) => OutboxStatus::Suppressed {
+                reason: format!("an automatic message: {why}"),
+            },
+            (None, None) => OutboxStatus::Suppressed {
+                reason: "no sender address to acknowledge".into(),
+            },
             (None, Some(_)) => OutboxStatus::Pending,
         };
         let opened_on = received.map_or(today, |r| r.date_naive());
@@ -267,14 +333,27 @@ impl Ingestor {
     /// The case a message replies to: a reference of ours in the subject, else a Message-ID in
     /// In-Reply-To or References (nearest first) of a message earlier in this batch, of a stored message,
     /// or carrying a reference (as acknowledgements' ids do).
-    fn replied_case(&self, parsed: &ParsedMessage, threads: &HashMap<String, ReplyTarget>) -> anyhow::Result<Option<ReplyTarget>> {
+    fn replied_case(
+        &self,
+        parsed: &ParsedMessage,
+        threads: &HashMap<String, ReplyTarget>,
+    ) -> anyhow::Result<Option<ReplyTarget>> {
         let prefix = &self.settings.reference_prefix;
-        for reference in parsed.subject.as_deref().map(|s| references_in(s, prefix)).unwrap_or_default() {
+        for reference in parsed
+            .subject
+            .as_deref()
+            .map(|s| references_in(s, prefix))
+            .unwrap_or_default()
+        {
             if self.store.case(&reference)?.is_some() {
                 return Ok(Some(ReplyTarget::Case(reference)));
             }
         }
-        for id in parsed.in_reply_to.iter().chain(parsed.references.iter().rev()) {
+        for id in parsed
+            .in_reply_to
+            .iter()
+            .chain(parsed.references.iter().rev())
+        {
             if let Some(target) = threads.get(id) {
                 return Ok(Some(target.clone()));
             }
@@ -300,7 +379,10 @@ impl Ingestor {
         if hints.contains_key(&hint.to_ascii_lowercase()) {
             return hint.to_string();
         }
-        hints.iter().find(|(_, area)| area.as_str() == hint).map_or_else(|| hint.to_string(), |(mailbox, _)| mailbox.clone())
+        hints
+            .iter()
+            .find(|(_, area)| area.as_str() == hint)
+            .map_or_else(|| hint.to_string(), |(mailbox, _)| mailbox.clone())
     }
 }
 
@@ -314,13 +396,23 @@ pub fn asks_to_escalate(parsed: &ParsedMessage, policy: &Policy) -> bool {
     }
     let subject = parsed.subject.as_deref().filter(|s| !is_reply_subject(s));
     let prepared = feedback_core::text::prepare(subject, truncate(&parsed.text, MAX_ASSESSED_TEXT));
-    policy.lexicon.scan(&prepared.normalised).has(Signal::Escalation) || ESCALATION_PHRASES.iter().any(|p| prepared.normalised.contains(p))
+    policy
+        .lexicon
+        .scan(&prepared.normalised)
+        .has(Signal::Escalation)
+        || ESCALATION_PHRASES
+            .iter()
+            .any(|p| prepared.normalised.contains(p))
 }
 
 /// Whether a subject is a reply's or a forward's (`Re:`, `Fwd:` and their common translations).
 fn is_reply_subject(subject: &str) -> bool {
     let lower = subject.trim_start().to_lowercase();
-    ["re:", "re :", "aw:", "sv:", "vs:", "antw:", "fw:", "fwd:", "tr:", "wg:", "rv:"].iter().any(|p| lower.starts_with(p))
+    [
+        "re:", "re :", "aw:", "sv:", "vs:", "antw:", "fw:", "fwd:", "tr:", "wg:", "rv:",
+    ]
+    .iter()
+    .any(|p| lower.starts_with(p))
 }
 
 /// Case references of the form `PREFIX-YYYY-NNNNNN` in `text` (prefix matched case-insensitively,
@@ -333,16 +425,27 @@ pub fn references_in(text: &str, prefix: &str) -> Vec<String> {
     while let Some(at) = upper.get(from..).and_then(|rest| rest.find(&prefix)) {
         let start = from + at;
         from = start + prefix.len();
-        let preceded_by_word = upper.get(..start).and_then(|before| before.chars().next_back()).is_some_and(|c| c.is_ascii_alphanumeric());
+        let preceded_by_word = upper
+            .get(..start)
+            .and_then(|before| before.chars().next_back())
+            .is_some_and(|c| c.is_ascii_alphanumeric());
         let rest = upper.get(from..).unwrap_or_default();
         let year: String = rest.chars().take_while(char::is_ascii_digit).collect();
         if preceded_by_word || year.len() != 4 {
             continue;
         }
         let after_year = rest.get(4..).unwrap_or_default();
-        let Some(number_part) = after_year.strip_prefix('-') else { continue };
-        let number: String = number_part.chars().take_while(char::is_ascii_digit).collect();
-        let followed_by_word = number_part.get(number.len()..).and_then(|s| s.chars().next()).is_some_and(|c| c.is_ascii_alphanumeric());
+        let Some(number_part) = after_year.strip_prefix('-') else {
+            continue;
+        };
+        let number: String = number_part
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        let followed_by_word = number_part
+            .get(number.len()..)
+            .and_then(|s| s.chars().next())
+            .is_some_and(|c| c.is_ascii_alphanumeric());
         if number.len() == 6 && !followed_by_word {
             found.push(format!("{prefix}{year}-{number}"));
         }
@@ -356,11 +459,25 @@ fn plausible(date: NaiveDate, today: NaiveDate) -> bool {
 }
 
 fn source(raw: &RawMessage) -> MessageSource {
-    MessageSource { mailbox: raw.mailbox.clone(), uidvalidity: raw.uidvalidity, uid: raw.uid }
+    MessageSource {
+        mailbox: raw.mailbox.clone(),
+        uidvalidity: raw.uidvalidity,
+        uid: raw.uid,
+    }
 }
 
-fn new_message(raw: &RawMessage, parsed: &ParsedMessage, received: Option<DateTime<FixedOffset>>, escalate: bool) -> NewMessage {
-    let kept = parsed.attachments.iter().enumerate().filter_map(|(index, a)| a.content.clone().map(|c| (index, c))).collect();
+fn new_message(
+    raw: &RawMessage,
+    parsed: &ParsedMessage,
+    received: Option<DateTime<FixedOffset>>,
+    escalate: bool,
+) -> NewMessage {
+    let kept = parsed
+        .attachments
+        .iter()
+        .enumerate()
+        .filter_map(|(index, a)| a.content.clone().map(|c| (index, c)))
+        .collect();
     // The contents of kept attachments travel beside the record, not in it.
     let mut message = parsed.clone();
     for attachment in &mut message.attachments {
@@ -391,16 +508,24 @@ fn truncate(text: &str, max: usize) -> &str {
 
 /// The bytes-to-assessment path without a store, for fuzzing and benchmarks: parse, then assess, both
 /// guarded. `Err` is the quarantine reason.
-pub fn assess_raw(bytes: &[u8], policy: &Policy, today: NaiveDate, settings: &IngestSettings) -> Result<feedback_core::Assessment, String> {
+pub fn assess_raw(
+    bytes: &[u8],
+    policy: &Policy,
+    today: NaiveDate,
+    settings: &IngestSettings,
+) -> Result<feedback_core::Assessment, String> {
     if bytes.len() > settings.max_message_bytes {
         return Err("over the size limit".into());
     }
-    let parsed = parse::parse(bytes, settings.max_attachment_bytes_kept).map_err(|err| err.to_string())?;
+    let parsed =
+        parse::parse(bytes, settings.max_attachment_bytes_kept).map_err(|err| err.to_string())?;
     let submission = Submission {
         text: truncate(&parsed.text, MAX_ASSESSED_TEXT).to_string(),
         subject: parsed.subject,
         channel: Some(Channel::Email),
-        received: parsed.date.filter(|date| plausible(date.date_naive(), today)),
+        received: parsed
+            .date
+            .filter(|date| plausible(date.date_naive(), today)),
         form: FormAnswers::default(),
     };
     parse::guarded(|| Ok(assess(&submission, policy, today))).map_err(|err| err.to_string())
@@ -412,19 +537,34 @@ mod tests {
 
     #[test]
     fn references_are_found_with_word_boundaries() {
-        assert_eq!(references_in("Re: Your complaint KCC-2026-000123 (stage 1)", "KCC"), vec!["KCC-2026-000123"]);
-        assert_eq!(references_in("kcc-2026-000007", "KCC"), vec!["KCC-2026-000007"]);
+        assert_eq!(
+            references_in("Re: Your complaint KCC-2026-000123 (stage 1)", "KCC"),
+            vec!["KCC-2026-000123"]
+        );
+        assert_eq!(
+            references_in("kcc-2026-000007", "KCC"),
+            vec!["KCC-2026-000007"]
+        );
         assert!(references_in("XKCC-2026-000123", "KCC").is_empty());
         assert!(references_in("KCC-2026-0001234", "KCC").is_empty());
         assert!(references_in("KCC-26-000123", "KCC").is_empty());
-        assert_eq!(references_in("<KCC-2026-000042.ack@desk>", "KCC"), vec!["KCC-2026-000042"]);
+        assert_eq!(
+            references_in("<KCC-2026-000042.ack@desk>", "KCC"),
+            vec!["KCC-2026-000042"]
+        );
     }
 
     #[test]
     fn a_date_header_far_from_today_is_not_trusted() {
         let today = NaiveDate::from_ymd_opt(2026, 11, 25).unwrap();
         assert!(plausible(today, today));
-        assert!(!plausible(NaiveDate::from_ymd_opt(2019, 1, 1).unwrap(), today));
-        assert!(!plausible(NaiveDate::from_ymd_opt(2027, 1, 1).unwrap(), today));
+        assert!(!plausible(
+            NaiveDate::from_ymd_opt(2019, 1, 1).unwrap(),
+            today
+        ));
+        assert!(!plausible(
+            NaiveDate::from_ymd_opt(2027, 1, 1).unwrap(),
+            today
+        ));
     }
 }

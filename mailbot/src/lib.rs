@@ -11,9 +11,9 @@
 //! Feature flags: none.
 #![warn(missing_docs)]
 
-pub mod ingest;
-pub mod parse;
-pub mod store;
 pub mod config;
 pub mod daemon;
 pub mod imap;
+pub mod ingest;
+pub mod parse;
+pub mod store;

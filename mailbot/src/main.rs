@@ -25,7 +25,11 @@ use mailbot::store::Store;
 use tokio_util::sync::CancellationToken;
 
 #[derive(Parser)]
-#[command(name = "mailbot", version, about = "Feedback Desk: the council's feedback mail daemon and admin tools")]
+#[command(
+    name = "mailbot",
+    version,
+    about = "Feedback Desk: the council's feedback mail daemon and admin tools"
+)]
 struct Cli {
     /// A council policy file (TOML); Kent's embedded policy when not given.
     #[arg(long, global = true, value_name = "FILE")]
@@ -103,8 +107,10 @@ fn load_policy(path: Option<&PathBuf>) -> anyhow::Result<Policy> {
     match path {
         None => Ok(Policy::kent()),
         Some(path) => {
-            let source = std::fs::read_to_string(path).with_context(|| format!("reading policy file {}", path.display()))?;
-            Policy::load_with_default_cues(&source).with_context(|| format!("loading policy file {}", path.display()))
+            let source = std::fs::read_to_string(path)
+                .with_context(|| format!("reading policy file {}", path.display()))?;
+            Policy::load_with_default_cues(&source)
+                .with_context(|| format!("loading policy file {}", path.display()))
         }
     }
 }
@@ -128,13 +134,24 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 stdout.write_all(b"\n").context("writing standard output")?;
             }
             stdout.flush().context("writing standard output")?;
-            Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+            Ok(if failed {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
         }
-        Command::Evaluate { files, show_errors, json } => {
+        Command::Evaluate {
+            files,
+            show_errors,
+            json,
+        } => {
             let policy = load_policy(cli.policy.as_ref())?;
             let report = evaluate::evaluate_files(&files, &policy)?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&report).context("encoding the report")?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report).context("encoding the report")?
+                );
             } else {
                 print!("{}", report.render(show_errors));
             }
@@ -149,11 +166,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let policy = load_policy(cli.policy.as_ref())?;
             match Config::load(&file, Some(&service_areas(&policy)), Checks::Environment) {
                 Ok(config) => {
-                    println!("{}: valid, {} mailbox{}", file.display(), config.mailboxes.len(), if config.mailboxes.len() == 1 { "" } else { "es" });
+                    println!(
+                        "{}: valid, {} mailbox{}",
+                        file.display(),
+                        config.mailboxes.len(),
+                        if config.mailboxes.len() == 1 {
+                            ""
+                        } else {
+                            "es"
+                        }
+                    );
                     for mailbox in &config.mailboxes {
                         let processed = match mailbox.processed {
                             ProcessedAction::Flag => format!("flag {}", mailbox.keyword),
-                            ProcessedAction::Move => format!("move to {}", mailbox.move_to.as_deref().unwrap_or("?")),
+                            ProcessedAction::Move => {
+                                format!("move to {}", mailbox.move_to.as_deref().unwrap_or("?"))
+                            }
                         };
                         println!(
                             "  {}: {}:{} ({}), user {}, {}, folder {}, {}, route hint {}",
@@ -176,7 +204,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
         }
-        Command::Run { config, once } => daemon(cli.policy.as_ref(), &config, if once { Mode::Once } else { Mode::Run }),
+        Command::Run { config, once } => daemon(
+            cli.policy.as_ref(),
+            &config,
+            if once { Mode::Once } else { Mode::Run },
+        ),
         Command::Reconcile { config } => daemon(cli.policy.as_ref(), &config, Mode::Reconcile),
         Command::BareFetch { config, mailbox } => {
             let config = Config::load(&config, None, Checks::Environment)?;
@@ -185,9 +217,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Some(name) => config.mailboxes.iter().find(|m| &m.name == name),
             }
             .context("no such mailbox in the config")?;
-            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
-            let (count, bytes, elapsed) = runtime.block_on(mailbot::imap::bare_fetch(chosen, Duration::from_secs(config.timeout_secs)))?;
-            println!("{count} messages, {bytes} bytes in {:.3} s", elapsed.as_secs_f64());
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .context("starting the async runtime")?;
+            let (count, bytes, elapsed) = runtime.block_on(mailbot::imap::bare_fetch(
+                chosen,
+                Duration::from_secs(config.timeout_secs),
+            ))?;
+            println!(
+                "{count} messages, {bytes} bytes in {:.3} s",
+                elapsed.as_secs_f64()
+            );
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -195,11 +236,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 /// The route hints a mailbox may give: service area ids and the policy's mailbox hint names.
 fn service_areas(policy: &Policy) -> BTreeSet<String> {
-    policy.document.service_areas.keys().chain(policy.document.mailbox_hints.keys()).cloned().collect()
+    policy
+        .document
+        .service_areas
+        .keys()
+        .chain(policy.document.mailbox_hints.keys())
+        .cloned()
+        .collect()
 }
 
 fn init_logging() {
-    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     // async-imap traces every command and response, LOGIN's password and message bodies included: never
     // let those through, whatever RUST_LOG says.
     if let Ok(directive) = "async_imap=debug".parse() {
@@ -217,14 +265,18 @@ fn daemon(policy: Option<&PathBuf>, config_path: &Path, mode: Mode) -> anyhow::R
     init_logging();
     let policy = load_policy(policy)?;
     let config = Config::load(config_path, Some(&service_areas(&policy)), Checks::Environment).map_err(|problems| anyhow::anyhow!("{problems}\nrefusing to start: fix the config (`mailbot check-config` lists the problems)"))?;
-    let store = Store::open(&config.store).with_context(|| format!("opening the store {}", config.store.display()))?;
+    let store = Store::open(&config.store)
+        .with_context(|| format!("opening the store {}", config.store.display()))?;
     let settings = IngestSettings {
         reference_prefix: config.reference_prefix.clone(),
         max_message_bytes: config.max_message_bytes,
         max_attachment_bytes_kept: config.max_attachment_bytes_kept,
     };
     let ingestor = Ingestor::new(store, policy, settings);
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
     let tally = runtime.block_on(async {
         let cancel = CancellationToken::new();
         daemon::cancel_on_signals(cancel.clone())?;

@@ -8,7 +8,9 @@ use std::borrow::Cow;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use chrono::{DateTime, FixedOffset, NaiveDate};
-use mail_parser::{Address, HeaderName, HeaderValue, Message, MessageParser, MimeHeaders, PartType};
+use mail_parser::{
+    Address, HeaderName, HeaderValue, Message, MessageParser, MimeHeaders, PartType,
+};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -100,7 +102,10 @@ pub struct ParsedMessage {
 impl ParsedMessage {
     /// The address an acknowledgement would go to: Reply-To, else From.
     pub fn reply_address(&self) -> Option<&str> {
-        self.reply_to.as_ref().and_then(|m| m.address.as_deref()).or_else(|| self.from.as_ref().and_then(|m| m.address.as_deref()))
+        self.reply_to
+            .as_ref()
+            .and_then(|m| m.address.as_deref())
+            .or_else(|| self.from.as_ref().and_then(|m| m.address.as_deref()))
     }
 }
 
@@ -128,12 +133,21 @@ pub fn parse(raw: &[u8], attachment_budget: usize) -> Result<ParsedMessage, Pars
         return Err(ParseError::Empty);
     }
     guarded(|| {
-        let message = MessageParser::default().parse(raw).ok_or(ParseError::NotAMessage)?;
+        let message = MessageParser::default()
+            .parse(raw)
+            .ok_or(ParseError::NotAMessage)?;
         if message.parts.is_empty() {
             return Err(ParseError::NotAMessage);
         }
         let parsed = extract(&message, raw, attachment_budget);
-        if parsed.from.is_none() && parsed.subject.as_deref().is_none_or(|s| s.trim().is_empty()) && parsed.text.trim().is_empty() && parsed.attachments.is_empty() {
+        if parsed.from.is_none()
+            && parsed
+                .subject
+                .as_deref()
+                .is_none_or(|s| s.trim().is_empty())
+            && parsed.text.trim().is_empty()
+            && parsed.attachments.is_empty()
+        {
             return Err(ParseError::NothingToRead);
         }
         Ok(parsed)
@@ -144,7 +158,8 @@ pub fn parse(raw: &[u8], attachment_budget: usize) -> Result<ParsedMessage, Pars
 pub fn guarded<T>(f: impl FnOnce() -> Result<T, ParseError>) -> Result<T, ParseError> {
     // AssertUnwindSafe: on a panic everything `f` built is dropped, and it holds only borrows of input
     // that a panic cannot leave half-changed.
-    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|payload| Err(ParseError::Panicked(panic_message(payload.as_ref()))))
+    catch_unwind(AssertUnwindSafe(f))
+        .unwrap_or_else(|payload| Err(ParseError::Panicked(panic_message(payload.as_ref()))))
 }
 
 /// Installs a panic hook that logs panics raised inside mail-parser at debug level (they are caught by
@@ -153,9 +168,15 @@ pub fn guarded<T>(f: impl FnOnce() -> Result<T, ParseError>) -> Result<T, ParseE
 pub fn install_panic_hook() {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        let in_parser = info.location().is_some_and(|location| location.file().contains("mail-parser"));
+        let in_parser = info
+            .location()
+            .is_some_and(|location| location.file().contains("mail-parser"));
         if in_parser {
-            tracing::debug!("mail-parser panicked at {}: caught, the message goes to quarantine", info.location().map_or_else(String::new, ToString::to_string));
+            tracing::debug!(
+                "mail-parser panicked at {}: caught, the message goes to quarantine",
+                info.location()
+                    .map_or_else(String::new, ToString::to_string)
+            );
         } else {
             previous(info);
         }
@@ -172,24 +193,47 @@ pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 }
 
 fn extract(message: &Message<'_>, raw: &[u8], attachment_budget: usize) -> ParsedMessage {
-    let root_headers = message.parts.first().map_or(&[][..], |part| part.headers.as_slice());
-    let header = |name: HeaderName<'static>| root_headers.iter().find(|h| h.name == name).map(|h| &h.value);
+    let root_headers = message
+        .parts
+        .first()
+        .map_or(&[][..], |part| part.headers.as_slice());
+    let header = |name: HeaderName<'static>| {
+        root_headers
+            .iter()
+            .find(|h| h.name == name)
+            .map(|h| &h.value)
+    };
     let raw_value = |name: HeaderName<'static>| raw_header(root_headers, raw, &name);
 
     let headers = root_headers
         .iter()
         .map(|h| {
-            let value = raw.get(h.offset_start as usize..h.offset_end as usize).map(String::from_utf8_lossy).unwrap_or_default();
-            HeaderField { name: clean(h.name.as_str(), 256), value: clean(&unfold(&value), MAX_HEADER_VALUE) }
+            let value = raw
+                .get(h.offset_start as usize..h.offset_end as usize)
+                .map(String::from_utf8_lossy)
+                .unwrap_or_default();
+            HeaderField {
+                name: clean(h.name.as_str(), 256),
+                value: clean(&unfold(&value), MAX_HEADER_VALUE),
+            }
         })
         .collect::<Vec<_>>();
 
-    let subject = header(HeaderName::Subject).and_then(text_of).map(|s| clean(&s, MAX_HEADER_VALUE));
+    let subject = header(HeaderName::Subject)
+        .and_then(text_of)
+        .map(|s| clean(&s, MAX_HEADER_VALUE));
     let from = header(HeaderName::From).and_then(first_mailbox);
     let reply_to = header(HeaderName::ReplyTo).and_then(first_mailbox);
-    let to = header(HeaderName::To).map(all_mailboxes).unwrap_or_default();
-    let cc = header(HeaderName::Cc).map(all_mailboxes).unwrap_or_default();
-    let message_id = header(HeaderName::MessageId).and_then(text_of).map(|id| clean(id.trim_matches(['<', '>', ' ']), 998)).filter(|id| !id.is_empty());
+    let to = header(HeaderName::To)
+        .map(all_mailboxes)
+        .unwrap_or_default();
+    let cc = header(HeaderName::Cc)
+        .map(all_mailboxes)
+        .unwrap_or_default();
+    let message_id = header(HeaderName::MessageId)
+        .and_then(text_of)
+        .map(|id| clean(id.trim_matches(['<', '>', ' ']), 998))
+        .filter(|id| !id.is_empty());
     let in_reply_to = header(HeaderName::InReplyTo).map(ids).unwrap_or_default();
     let references = header(HeaderName::References).map(ids).unwrap_or_default();
     let date = match header(HeaderName::Date) {
@@ -200,7 +244,10 @@ fn extract(message: &Message<'_>, raw: &[u8], attachment_budget: usize) -> Parse
     let mut text = String::new();
     let mut html_only = !message.text_body.is_empty();
     for (index, part_id) in message.text_body.iter().enumerate() {
-        if matches!(message.parts.get(*part_id as usize).map(|p| &p.body), Some(PartType::Text(_))) {
+        if matches!(
+            message.parts.get(*part_id as usize).map(|p| &p.body),
+            Some(PartType::Text(_))
+        ) {
             html_only = false;
         }
         if let Some(body) = message.body_text(index) {
@@ -229,11 +276,22 @@ fn extract(message: &Message<'_>, raw: &[u8], attachment_budget: usize) -> Parse
                     None => ct.ctype().to_string(),
                 })
                 .map_or_else(
-                    || if part.is_message() { "message/rfc822".to_string() } else { "application/octet-stream".to_string() },
+                    || {
+                        if part.is_message() {
+                            "message/rfc822".to_string()
+                        } else {
+                            "application/octet-stream".to_string()
+                        }
+                    },
                     |ct| clean(&ct.to_ascii_lowercase(), 255),
                 );
             ParsedAttachment {
-                info: AttachmentInfo { name: part.attachment_name().map(|n| clean(n, 1024)), content_type, size, kept },
+                info: AttachmentInfo {
+                    name: part.attachment_name().map(|n| clean(n, 1024)),
+                    content_type,
+                    size,
+                    kept,
+                },
                 content: kept.then(|| contents.to_vec()),
             }
         })
@@ -246,9 +304,16 @@ fn extract(message: &Message<'_>, raw: &[u8], attachment_budget: usize) -> Parse
         hasher.update(raw_value(name).trim().as_bytes());
         hasher.update(b"\n");
     }
-    let body_offset = message.parts.first().map_or(raw.len(), |p| p.offset_body as usize);
+    let body_offset = message
+        .parts
+        .first()
+        .map_or(raw.len(), |p| p.offset_body as usize);
     hasher.update(b"\n");
-    for chunk in raw.get(body_offset..).unwrap_or_default().split(|b| *b == b'\r') {
+    for chunk in raw
+        .get(body_offset..)
+        .unwrap_or_default()
+        .split(|b| *b == b'\r')
+    {
         hasher.update(chunk);
     }
     let content_hash = hex(&hasher.finalize());
@@ -273,7 +338,11 @@ fn extract(message: &Message<'_>, raw: &[u8], attachment_budget: usize) -> Parse
 }
 
 /// A top-level header's raw value (the first of its name), lossily decoded.
-fn raw_header<'r>(headers: &[mail_parser::Header<'_>], raw: &'r [u8], name: &HeaderName<'_>) -> Cow<'r, str> {
+fn raw_header<'r>(
+    headers: &[mail_parser::Header<'_>],
+    raw: &'r [u8],
+    name: &HeaderName<'_>,
+) -> Cow<'r, str> {
     headers
         .iter()
         .find(|h| &h.name == name)
@@ -288,7 +357,9 @@ fn automatic(
     from: Option<&Mailbox>,
     raw: &[u8],
 ) -> Option<String> {
-    let auto_submitted = raw_header(headers, raw, &HeaderName::Other("Auto-Submitted".into())).trim().to_ascii_lowercase();
+    let auto_submitted = raw_header(headers, raw, &HeaderName::Other("Auto-Submitted".into()))
+        .trim()
+        .to_ascii_lowercase();
     if !auto_submitted.is_empty() && auto_submitted != "no" {
         return Some(format!("Auto-Submitted: {auto_submitted}"));
     }
@@ -296,11 +367,18 @@ fn automatic(
         .parts
         .first()
         .and_then(|p| p.content_type())
-        .is_some_and(|ct| ct.ctype().eq_ignore_ascii_case("multipart") && ct.subtype().is_some_and(|s| s.eq_ignore_ascii_case("report")));
+        .is_some_and(|ct| {
+            ct.ctype().eq_ignore_ascii_case("multipart")
+                && ct
+                    .subtype()
+                    .is_some_and(|s| s.eq_ignore_ascii_case("report"))
+        });
     if is_report {
         return Some("a delivery or disposition report (multipart/report)".into());
     }
-    let precedence = raw_header(headers, raw, &HeaderName::Other("Precedence".into())).trim().to_ascii_lowercase();
+    let precedence = raw_header(headers, raw, &HeaderName::Other("Precedence".into()))
+        .trim()
+        .to_ascii_lowercase();
     if matches!(precedence.as_str(), "bulk" | "junk" | "list" | "auto_reply") {
         return Some(format!("Precedence: {precedence}"));
     }
@@ -308,16 +386,32 @@ fn automatic(
         return Some("mailing list mail (List-Id)".into());
     }
     for name in ["X-Autoreply", "X-Autorespond"] {
-        if headers.iter().any(|h| h.name.as_str().eq_ignore_ascii_case(name)) {
+        if headers
+            .iter()
+            .any(|h| h.name.as_str().eq_ignore_ascii_case(name))
+        {
             return Some(format!("{name} header"));
         }
     }
     if raw_header(headers, raw, &HeaderName::ReturnPath).trim() == "<>" {
         return Some("null Return-Path (a bounce)".into());
     }
-    let local = from.and_then(|m| m.address.as_deref()).and_then(|a| a.split('@').next()).map(str::to_ascii_lowercase).unwrap_or_default();
+    let local = from
+        .and_then(|m| m.address.as_deref())
+        .and_then(|a| a.split('@').next())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
     let local = local.replace(['-', '_', '.'], "");
-    if matches!(local.as_str(), "mailerdaemon" | "postmaster" | "noreply" | "donotreply" | "noreplies" | "bounce" | "bounces") {
+    if matches!(
+        local.as_str(),
+        "mailerdaemon"
+            | "postmaster"
+            | "noreply"
+            | "donotreply"
+            | "noreplies"
+            | "bounce"
+            | "bounces"
+    ) {
         return Some(format!("a no-reply or system sender ({local})"));
     }
     None
@@ -337,7 +431,11 @@ fn ids(value: &HeaderValue<'_>) -> Vec<String> {
         HeaderValue::TextList(list) => list.iter().map(AsRef::as_ref).collect(),
         _ => Vec::new(),
     };
-    raw.into_iter().map(|id| clean(id.trim_matches(['<', '>', ' ']), 998)).filter(|id| !id.is_empty()).take(100).collect()
+    raw.into_iter()
+        .map(|id| clean(id.trim_matches(['<', '>', ' ']), 998))
+        .filter(|id| !id.is_empty())
+        .take(100)
+        .collect()
 }
 
 fn first_mailbox(value: &HeaderValue<'_>) -> Option<Mailbox> {
@@ -350,15 +448,28 @@ fn first_mailbox(value: &HeaderValue<'_>) -> Option<Mailbox> {
 fn all_mailboxes(value: &HeaderValue<'_>) -> Vec<Mailbox> {
     match value {
         HeaderValue::Address(Address::List(list)) => list.iter().take(100).map(mailbox).collect(),
-        HeaderValue::Address(Address::Group(groups)) => groups.iter().flat_map(|g| g.addresses.iter()).take(100).map(mailbox).collect(),
+        HeaderValue::Address(Address::Group(groups)) => groups
+            .iter()
+            .flat_map(|g| g.addresses.iter())
+            .take(100)
+            .map(mailbox)
+            .collect(),
         _ => Vec::new(),
     }
 }
 
 fn mailbox(addr: &mail_parser::Addr<'_>) -> Mailbox {
     Mailbox {
-        name: addr.name.as_deref().map(|n| clean(n, 998)).filter(|n| !n.is_empty()),
-        address: addr.address.as_deref().map(|a| clean(a.trim(), 998)).filter(|a| !a.is_empty()),
+        name: addr
+            .name
+            .as_deref()
+            .map(|n| clean(n, 998))
+            .filter(|n| !n.is_empty()),
+        address: addr
+            .address
+            .as_deref()
+            .map(|a| clean(a.trim(), 998))
+            .filter(|a| !a.is_empty()),
     }
 }
 
@@ -368,11 +479,23 @@ fn to_chrono(date: &mail_parser::DateTime) -> Option<DateTime<FixedOffset>> {
         return None;
     }
     let seconds = i32::from(date.tz_hour) * 3600 + i32::from(date.tz_minute) * 60;
-    let offset = FixedOffset::east_opt(if date.tz_before_gmt { -seconds } else { seconds })?;
-    NaiveDate::from_ymd_opt(i32::from(date.year), u32::from(date.month), u32::from(date.day))?
-        .and_hms_opt(u32::from(date.hour), u32::from(date.minute), u32::from(date.second))?
-        .and_local_timezone(offset)
-        .single()
+    let offset = FixedOffset::east_opt(if date.tz_before_gmt {
+        -seconds
+    } else {
+        seconds
+    })?;
+    NaiveDate::from_ymd_opt(
+        i32::from(date.year),
+        u32::from(date.month),
+        u32::from(date.day),
+    )?
+    .and_hms_opt(
+        u32::from(date.hour),
+        u32::from(date.minute),
+        u32::from(date.second),
+    )?
+    .and_local_timezone(offset)
+    .single()
 }
 
 fn unfold(value: &str) -> String {
@@ -391,7 +514,11 @@ fn unfold(value: &str) -> String {
 
 /// Drops NULs (which no text field should carry), and cuts to `max` bytes on a character boundary.
 fn clean(text: &str, max: usize) -> String {
-    let mut out: String = if text.contains('\0') { text.chars().filter(|c| *c != '\0').collect() } else { text.to_string() };
+    let mut out: String = if text.contains('\0') {
+        text.chars().filter(|c| *c != '\0').collect()
+    } else {
+        text.to_string()
+    };
     if out.len() > max {
         let mut end = max;
         while !out.is_char_boundary(end) {
@@ -404,10 +531,12 @@ fn clean(text: &str, max: usize) -> String {
 
 fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
-        let _ = write!(out, "{b:02x}");
-        out
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
+            let _ = write!(out, "{b:02x}");
+            out
+        })
 }
 
 #[cfg(test)]
@@ -430,7 +559,10 @@ mod tests {
     fn line_endings_do_not_change_the_content_hash() {
         let crlf = b"From: a@b.c\r\nSubject: x\r\n\r\nline one\r\nline two\r\n";
         let lf = b"From: a@b.c\nSubject: x\n\nline one\nline two\n";
-        assert_eq!(parse(crlf, 0).unwrap().content_hash, parse(lf, 0).unwrap().content_hash);
+        assert_eq!(
+            parse(crlf, 0).unwrap().content_hash,
+            parse(lf, 0).unwrap().content_hash
+        );
     }
 
     #[test]

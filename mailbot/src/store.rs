@@ -51,7 +51,9 @@ pub enum StoreError {
         supported: u32,
     },
     /// The version record is unreadable.
-    #[error("the store at `{path}` has an unreadable schema version record: it is damaged or not a mailbot store")]
+    #[error(
+        "the store at `{path}` has an unreadable schema version record: it is damaged or not a mailbot store"
+    )]
     BadSchemaRecord {
         /// The store's directory.
         path: String,
@@ -309,12 +311,15 @@ fn abort<T>(err: anyhow::Error) -> TxResult<T> {
 fn tx_error(err: TransactionError<anyhow::Error>) -> anyhow::Error {
     match err {
         TransactionError::Abort(err) => err,
-        TransactionError::Storage(err) => anyhow::Error::new(err).context("writing to the case store"),
+        TransactionError::Storage(err) => {
+            anyhow::Error::new(err).context("writing to the case store")
+        }
     }
 }
 
 fn to_json<T: Serialize>(value: &T) -> TxResult<Vec<u8>> {
-    serde_json::to_vec(value).or_else(|err| abort(anyhow::Error::new(err).context("encoding a record")))
+    serde_json::to_vec(value)
+        .or_else(|err| abort(anyhow::Error::new(err).context("encoding a record")))
 }
 
 fn from_json<T: for<'de> Deserialize<'de>>(bytes: &[u8], what: &str) -> anyhow::Result<T> {
@@ -322,7 +327,9 @@ fn from_json<T: for<'de> Deserialize<'de>>(bytes: &[u8], what: &str) -> anyhow::
 }
 
 fn read_u64(bytes: Option<sled::IVec>) -> u64 {
-    bytes.and_then(|b| <[u8; 8]>::try_from(b.as_ref()).ok()).map_or(0, u64::from_be_bytes)
+    bytes
+        .and_then(|b| <[u8; 8]>::try_from(b.as_ref()).ok())
+        .map_or(0, u64::from_be_bytes)
 }
 
 fn uid_key(mailbox: &str, uidvalidity: u32, uid: u32) -> Vec<u8> {
@@ -356,19 +363,36 @@ fn raw_key(quarantine_id: &str) -> Vec<u8> {
 
 /// Whether a message is already stored: by its IMAP identity, then by Message-ID and content. A copy
 /// found only by Message-ID gets its own IMAP identity recorded, so the copy is known from then on.
-fn known_in(uids: &TransactionalTree, message_ids: &TransactionalTree, record: &MessageRecord) -> TxResult<Option<Locator>> {
+fn known_in(
+    uids: &TransactionalTree,
+    message_ids: &TransactionalTree,
+    record: &MessageRecord,
+) -> TxResult<Option<Locator>> {
     if let Some(source) = &record.source
         && let Some(found) = uids.get(uid_key(&source.mailbox, source.uidvalidity, source.uid))?
     {
-        return from_json(&found, "a message locator").map(Some).or_else(abort);
+        return from_json(&found, "a message locator")
+            .map(Some)
+            .or_else(abort);
     }
-    let Some(message_id) = &record.message.message_id else { return Ok(None) };
-    let Some(key) = message_ids.get(message_id_key(message_id, &record.message.content_hash))? else { return Ok(None) };
+    let Some(message_id) = &record.message.message_id else {
+        return Ok(None);
+    };
+    let Some(key) = message_ids.get(message_id_key(message_id, &record.message.content_hash))?
+    else {
+        return Ok(None);
+    };
     let key = String::from_utf8_lossy(&key).into_owned();
-    let case = key.rsplit_once('/').map_or(key.as_str(), |(case, _)| case).to_string();
+    let case = key
+        .rsplit_once('/')
+        .map_or(key.as_str(), |(case, _)| case)
+        .to_string();
     let locator = Locator::Message { case, key };
     if let Some(source) = &record.source {
-        uids.insert(uid_key(&source.mailbox, source.uidvalidity, source.uid), to_json(&locator)?)?;
+        uids.insert(
+            uid_key(&source.mailbox, source.uidvalidity, source.uid),
+            to_json(&locator)?,
+        )?;
     }
     Ok(Some(locator))
 }
@@ -391,11 +415,20 @@ fn put_message(
         blobs.insert(attachment_key(key, *index), content.as_slice())?;
     }
     if let Some(message_id) = &record.message.message_id {
-        message_ids.insert(message_id_key(message_id, &record.message.content_hash), key.as_bytes())?;
+        message_ids.insert(
+            message_id_key(message_id, &record.message.content_hash),
+            key.as_bytes(),
+        )?;
     }
-    let locator = Locator::Message { case: case.to_string(), key: key.to_string() };
+    let locator = Locator::Message {
+        case: case.to_string(),
+        key: key.to_string(),
+    };
     if let Some(source) = &record.source {
-        uids.insert(uid_key(&source.mailbox, source.uidvalidity, source.uid), to_json(&locator)?)?;
+        uids.insert(
+            uid_key(&source.mailbox, source.uidvalidity, source.uid),
+            to_json(&locator)?,
+        )?;
     }
     Ok(locator)
 }
@@ -469,10 +502,19 @@ impl Tx<'_> {
         }
         let counter_key = format!("counter/case/{}/{}", new.prefix, new.year).into_bytes();
         let number = read_u64(self.meta.get(&counter_key)?) + 1;
-        self.meta.insert(counter_key.as_slice(), &number.to_be_bytes())?;
+        self.meta
+            .insert(counter_key.as_slice(), &number.to_be_bytes())?;
         let reference = format!("{}-{:04}-{:06}", new.prefix, new.year, number);
         let key = message_key(&reference, 0);
-        let locator = put_message(self.messages, self.blobs, self.message_ids, self.uids, &new.message, &reference, &key)?;
+        let locator = put_message(
+            self.messages,
+            self.blobs,
+            self.message_ids,
+            self.uids,
+            &new.message,
+            &reference,
+            &key,
+        )?;
         let case = CaseRecord {
             reference: reference.clone(),
             opened_on: new.opened_on,
@@ -483,7 +525,12 @@ impl Tx<'_> {
             assessment: new.assessment.clone(),
             state: new.state.clone(),
             messages: vec![key.clone()],
-            history: vec![HistoryEntry { on: new.opened_on, event: None, message: Some(key), note: "case opened".into() }],
+            history: vec![HistoryEntry {
+                on: new.opened_on,
+                event: None,
+                message: Some(key),
+                note: "case opened".into(),
+            }],
         };
         self.cases.insert(reference.as_bytes(), to_json(&case)?)?;
         let entry = OutboxEntry {
@@ -497,18 +544,42 @@ impl Tx<'_> {
         Ok(Stored::New(locator))
     }
 
-    fn add_message(&self, reference: &str, message: &NewMessage, event: Option<(Event, &Policy)>, on: NaiveDate) -> TxResult<Added> {
+    fn add_message(
+        &self,
+        reference: &str,
+        message: &NewMessage,
+        event: Option<(Event, &Policy)>,
+        on: NaiveDate,
+    ) -> TxResult<Added> {
         if let Some(locator) = known_in(self.uids, self.message_ids, &message.record)? {
-            return Ok(Added { stored: Stored::Known(locator), transition: None });
+            return Ok(Added {
+                stored: Stored::Known(locator),
+                transition: None,
+            });
         }
         let Some(bytes) = self.cases.get(reference.as_bytes())? else {
-            return abort(anyhow::anyhow!("there is no case `{reference}` to add a message to"));
+            return abort(anyhow::anyhow!(
+                "there is no case `{reference}` to add a message to"
+            ));
         };
         let mut case: CaseRecord = from_json(&bytes, "a case").or_else(abort)?;
         let key = message_key(reference, case.messages.len());
-        let locator = put_message(self.messages, self.blobs, self.message_ids, self.uids, message, reference, &key)?;
+        let locator = put_message(
+            self.messages,
+            self.blobs,
+            self.message_ids,
+            self.uids,
+            message,
+            reference,
+            &key,
+        )?;
         case.messages.push(key.clone());
-        case.history.push(HistoryEntry { on, event: None, message: Some(key.clone()), note: "message added".into() });
+        case.history.push(HistoryEntry {
+            on,
+            event: None,
+            message: Some(key.clone()),
+            note: "message added".into(),
+        });
         let transition = event.map(|(event, policy)| {
             let result = case.state.apply(event, policy);
             match &result {
@@ -517,7 +588,8 @@ impl Tx<'_> {
                         on,
                         event: Some(event),
                         message: Some(key.clone()),
-                        note: format!("moved to `{}` ({:?})", next.stage_id(policy), next.status).to_lowercase(),
+                        note: format!("moved to `{}` ({:?})", next.stage_id(policy), next.status)
+                            .to_lowercase(),
                     });
                     case.state = next.clone();
                 }
@@ -531,17 +603,25 @@ impl Tx<'_> {
             result
         });
         self.cases.insert(reference.as_bytes(), to_json(&case)?)?;
-        Ok(Added { stored: Stored::New(locator), transition })
+        Ok(Added {
+            stored: Stored::New(locator),
+            transition,
+        })
     }
 
     fn put_quarantine(&self, record: &QuarantineRecord, raw: &[u8]) -> TxResult<Stored> {
         if let Some(source) = &record.source
-            && let Some(found) = self.uids.get(uid_key(&source.mailbox, source.uidvalidity, source.uid))?
+            && let Some(found) =
+                self.uids
+                    .get(uid_key(&source.mailbox, source.uidvalidity, source.uid))?
         {
-            return from_json(&found, "a message locator").map(Stored::Known).or_else(abort);
+            return from_json(&found, "a message locator")
+                .map(Stored::Known)
+                .or_else(abort);
         }
         let number = read_u64(self.meta.get(QUARANTINE_COUNTER)?) + 1;
-        self.meta.insert(QUARANTINE_COUNTER, &number.to_be_bytes())?;
+        self.meta
+            .insert(QUARANTINE_COUNTER, &number.to_be_bytes())?;
         let id = format!("Q-{number:08}");
         let mut record = record.clone();
         record.id = id.clone();
@@ -549,7 +629,10 @@ impl Tx<'_> {
         self.blobs.insert(raw_key(&id), raw)?;
         let locator = Locator::Quarantine { id };
         if let Some(source) = &record.source {
-            self.uids.insert(uid_key(&source.mailbox, source.uidvalidity, source.uid), to_json(&locator)?)?;
+            self.uids.insert(
+                uid_key(&source.mailbox, source.uidvalidity, source.uid),
+                to_json(&locator)?,
+            )?;
         }
         Ok(Stored::New(locator))
     }
@@ -564,9 +647,16 @@ const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 fn open_waiting_for_lock(path: &Path) -> sled::Result<sled::Db> {
     let started = std::time::Instant::now();
     loop {
-        match sled::Config::new().path(path).cache_capacity(64 * 1024 * 1024).open() {
+        match sled::Config::new()
+            .path(path)
+            .cache_capacity(64 * 1024 * 1024)
+            .open()
+        {
             // sled reports a held lock as an I/O error whose text names it, whatever the inner kind.
-            Err(sled::Error::Io(err)) if err.to_string().contains("could not acquire lock") && started.elapsed() < LOCK_WAIT => {
+            Err(sled::Error::Io(err))
+                if err.to_string().contains("could not acquire lock")
+                    && started.elapsed() < LOCK_WAIT =>
+            {
                 std::thread::sleep(std::time::Duration::from_millis(50));
             }
             other => return other,
@@ -580,8 +670,16 @@ impl Store {
     pub fn open(path: impl AsRef<Path>) -> anyhow::Result<Store> {
         let path = path.as_ref().to_path_buf();
         create_private_dir(&path)?;
-        let db = open_waiting_for_lock(&path).with_context(|| format!("opening the case store at {}", path.display()))?;
-        let tree = |name: &str| db.open_tree(name).with_context(|| format!("opening tree `{name}` of the case store at {}", path.display()));
+        let db = open_waiting_for_lock(&path)
+            .with_context(|| format!("opening the case store at {}", path.display()))?;
+        let tree = |name: &str| {
+            db.open_tree(name).with_context(|| {
+                format!(
+                    "opening tree `{name}` of the case store at {}",
+                    path.display()
+                )
+            })
+        };
         let store = Store {
             meta: tree("meta")?,
             cases: tree("cases")?,
@@ -601,16 +699,29 @@ impl Store {
 
     fn check_schema(&self) -> anyhow::Result<()> {
         let path = self.path.display().to_string();
-        match self.meta.get(SCHEMA_KEY).context("reading the store's schema version")? {
+        match self
+            .meta
+            .get(SCHEMA_KEY)
+            .context("reading the store's schema version")?
+        {
             None => {
-                self.meta.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes()).context("writing the store's schema version")?;
+                self.meta
+                    .insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())
+                    .context("writing the store's schema version")?;
                 self.flush()?;
                 Ok(())
             }
             Some(bytes) => {
-                let found = <[u8; 4]>::try_from(bytes.as_ref()).map(u32::from_be_bytes).map_err(|_| StoreError::BadSchemaRecord { path: path.clone() })?;
+                let found = <[u8; 4]>::try_from(bytes.as_ref())
+                    .map(u32::from_be_bytes)
+                    .map_err(|_| StoreError::BadSchemaRecord { path: path.clone() })?;
                 if found > SCHEMA_VERSION {
-                    return Err(StoreError::NewerSchema { path, found, supported: SCHEMA_VERSION }.into());
+                    return Err(StoreError::NewerSchema {
+                        path,
+                        found,
+                        supported: SCHEMA_VERSION,
+                    }
+                    .into());
                 }
                 // Version 1 is the first; older versions would be migrated here.
                 Ok(())
@@ -625,13 +736,20 @@ impl Store {
 
     /// The schema version recorded in the store.
     pub fn schema_version(&self) -> anyhow::Result<Option<u32>> {
-        let bytes = self.meta.get(SCHEMA_KEY).context("reading the store's schema version")?;
-        Ok(bytes.and_then(|b| <[u8; 4]>::try_from(b.as_ref()).ok()).map(u32::from_be_bytes))
+        let bytes = self
+            .meta
+            .get(SCHEMA_KEY)
+            .context("reading the store's schema version")?;
+        Ok(bytes
+            .and_then(|b| <[u8; 4]>::try_from(b.as_ref()).ok())
+            .map(u32::from_be_bytes))
     }
 
     /// Makes every write so far durable (as far as sled can: see spacejam/sled#1452).
     pub fn flush(&self) -> anyhow::Result<()> {
-        self.db.flush().with_context(|| format!("flushing the case store at {}", self.path.display()))?;
+        self.db
+            .flush()
+            .with_context(|| format!("flushing the case store at {}", self.path.display()))?;
         Ok(())
     }
 
@@ -645,14 +763,25 @@ impl Store {
     /// Adds a message to a case and, if `event` is given, applies it through the case's lifecycle, in one
     /// transaction. A move the lifecycle refuses is recorded in the history, not an error. A message
     /// already stored is not added again.
-    pub fn add_message(&self, reference: &str, message: &NewMessage, event: Option<(Event, &Policy)>, on: NaiveDate) -> anyhow::Result<Added> {
+    pub fn add_message(
+        &self,
+        reference: &str,
+        message: &NewMessage,
+        event: Option<(Event, &Policy)>,
+        on: NaiveDate,
+    ) -> anyhow::Result<Added> {
         self.in_transaction(|tx| tx.add_message(reference, message, event, on))
     }
 
     /// Writes a batch (new cases, replies, quarantine records, in order) in ONE transaction: all of it or
     /// none of it. A reply may target a case made by an earlier item of the same batch. Not durable until
     /// [`Store::flush`].
-    pub fn write_batch(&self, items: &[BatchItem], policy: &Policy, on: NaiveDate) -> anyhow::Result<Vec<BatchResult>> {
+    pub fn write_batch(
+        &self,
+        items: &[BatchItem],
+        policy: &Policy,
+        on: NaiveDate,
+    ) -> anyhow::Result<Vec<BatchResult>> {
         for item in items {
             if let BatchItem::Case(new) = item {
                 check_prefix(&new.prefix)?;
@@ -663,21 +792,37 @@ impl Store {
             for item in items {
                 let result = match item {
                     BatchItem::Case(new) => BatchResult::Case(tx.create_case(new)?),
-                    BatchItem::Quarantine { record, raw } => BatchResult::Quarantine(tx.put_quarantine(record, raw)?),
-                    BatchItem::Reply { to, message, escalate } => {
+                    BatchItem::Quarantine { record, raw } => {
+                        BatchResult::Quarantine(tx.put_quarantine(record, raw)?)
+                    }
+                    BatchItem::Reply {
+                        to,
+                        message,
+                        escalate,
+                    } => {
                         let reference = match to {
                             ReplyTarget::Case(reference) => reference.clone(),
                             ReplyTarget::Item(index) => match results.get(*index) {
-                                Some(BatchResult::Case(stored)) | Some(BatchResult::Reply(Added { stored, .. })) => match stored.locator() {
-                                    Locator::Message { case, .. } => case.clone(),
-                                    // Only when one UID came twice in a batch, once unreadable: the reply is
-                                    // not stored (nor its UID), so a reconcile pass fetches it again.
-                                    quarantined @ Locator::Quarantine { .. } => {
-                                        results.push(BatchResult::Reply(Added { stored: Stored::Known(quarantined.clone()), transition: None }));
-                                        continue;
+                                Some(BatchResult::Case(stored))
+                                | Some(BatchResult::Reply(Added { stored, .. })) => {
+                                    match stored.locator() {
+                                        Locator::Message { case, .. } => case.clone(),
+                                        // Only when one UID came twice in a batch, once unreadable: the reply is
+                                        // not stored (nor its UID), so a reconcile pass fetches it again.
+                                        quarantined @ Locator::Quarantine { .. } => {
+                                            results.push(BatchResult::Reply(Added {
+                                                stored: Stored::Known(quarantined.clone()),
+                                                transition: None,
+                                            }));
+                                            continue;
+                                        }
                                     }
-                                },
-                                _ => return abort(anyhow::anyhow!("batch item {index} is not an earlier case of this batch")),
+                                }
+                                _ => {
+                                    return abort(anyhow::anyhow!(
+                                        "batch item {index} is not an earlier case of this batch"
+                                    ));
+                                }
                             },
                         };
                         let event = escalate.then_some((Event::Escalate, policy));
@@ -692,16 +837,43 @@ impl Store {
 
     /// Runs `f` in one transaction over every tree that cases, messages and quarantine live in.
     fn in_transaction<T>(&self, f: impl Fn(&Tx<'_>) -> TxResult<T>) -> anyhow::Result<T> {
-        (&self.meta, &self.cases, &self.messages, &self.blobs, &self.message_ids, &self.uids, &self.outbox, &self.quarantine)
-            .transaction(|(meta, cases, messages, blobs, message_ids, uids, outbox, quarantine)| {
-                f(&Tx { meta, cases, messages, blobs, message_ids, uids, outbox, quarantine })
-            })
+        (
+            &self.meta,
+            &self.cases,
+            &self.messages,
+            &self.blobs,
+            &self.message_ids,
+            &self.uids,
+            &self.outbox,
+            &self.quarantine,
+        )
+            .transaction(
+                |(meta, cases, messages, blobs, message_ids, uids, outbox, quarantine)| {
+                    f(&Tx {
+                        meta,
+                        cases,
+                        messages,
+                        blobs,
+                        message_ids,
+                        uids,
+                        outbox,
+                        quarantine,
+                    })
+                },
+            )
             .map_err(tx_error)
     }
 
     /// Applies a lifecycle event to a case (staff actions, the sender's acknowledgement). The outer error
     /// is the store's; the inner one the lifecycle's refusal, which changes nothing.
-    pub fn apply_event(&self, reference: &str, event: Event, policy: &Policy, on: NaiveDate, note: &str) -> anyhow::Result<Result<CaseState, TransitionError>> {
+    pub fn apply_event(
+        &self,
+        reference: &str,
+        event: Event,
+        policy: &Policy,
+        on: NaiveDate,
+        note: &str,
+    ) -> anyhow::Result<Result<CaseState, TransitionError>> {
         self.cases
             .transaction(|cases| {
                 let Some(bytes) = cases.get(reference.as_bytes())? else {
@@ -711,7 +883,12 @@ impl Store {
                 let result = case.state.apply(event, policy);
                 if let Ok(next) = &result {
                     case.state = next.clone();
-                    case.history.push(HistoryEntry { on, event: Some(event), message: None, note: note.to_string() });
+                    case.history.push(HistoryEntry {
+                        on,
+                        event: Some(event),
+                        message: None,
+                        note: note.to_string(),
+                    });
                     cases.insert(reference.as_bytes(), to_json(&case)?)?;
                 }
                 Ok(result)
@@ -721,13 +898,23 @@ impl Store {
 
     /// A case by reference.
     pub fn case(&self, reference: &str) -> anyhow::Result<Option<CaseRecord>> {
-        let bytes = self.cases.get(reference.as_bytes()).context("reading a case")?;
+        let bytes = self
+            .cases
+            .get(reference.as_bytes())
+            .context("reading a case")?;
         bytes.map(|b| from_json(&b, "a case")).transpose()
     }
 
     /// Every case, by reference.
     pub fn cases(&self) -> anyhow::Result<Vec<CaseRecord>> {
-        self.cases.iter().values().map(|v| v.context("reading cases").and_then(|b| from_json(&b, "a case"))).collect()
+        self.cases
+            .iter()
+            .values()
+            .map(|v| {
+                v.context("reading cases")
+                    .and_then(|b| from_json(&b, "a case"))
+            })
+            .collect()
     }
 
     /// The number of cases.
@@ -737,19 +924,33 @@ impl Store {
 
     /// A message by key.
     pub fn message(&self, key: &str) -> anyhow::Result<Option<MessageRecord>> {
-        let bytes = self.messages.get(key.as_bytes()).context("reading a message")?;
+        let bytes = self
+            .messages
+            .get(key.as_bytes())
+            .context("reading a message")?;
         bytes.map(|b| from_json(&b, "a message")).transpose()
     }
 
     /// A case's messages, oldest first.
     pub fn case_messages(&self, reference: &str) -> anyhow::Result<Vec<MessageRecord>> {
         let prefix = format!("{reference}/");
-        self.messages.scan_prefix(prefix.as_bytes()).values().map(|v| v.context("reading messages").and_then(|b| from_json(&b, "a message"))).collect()
+        self.messages
+            .scan_prefix(prefix.as_bytes())
+            .values()
+            .map(|v| {
+                v.context("reading messages")
+                    .and_then(|b| from_json(&b, "a message"))
+            })
+            .collect()
     }
 
     /// A kept attachment's content.
     pub fn attachment(&self, message_key: &str, index: usize) -> anyhow::Result<Option<Vec<u8>>> {
-        Ok(self.blobs.get(attachment_key(message_key, index)).context("reading an attachment")?.map(|b| b.to_vec()))
+        Ok(self
+            .blobs
+            .get(attachment_key(message_key, index))
+            .context("reading an attachment")?
+            .map(|b| b.to_vec()))
     }
 
     /// The keys of the stored messages with this Message-ID (several when different messages share it).
@@ -758,24 +959,47 @@ impl Store {
         self.message_ids
             .scan_prefix(&prefix)
             .values()
-            .map(|v| v.context("reading the Message-ID index").map(|b| String::from_utf8_lossy(&b).into_owned()))
+            .map(|v| {
+                v.context("reading the Message-ID index")
+                    .map(|b| String::from_utf8_lossy(&b).into_owned())
+            })
             .collect()
     }
 
     /// Where the message with this IMAP identity went, if it is stored.
-    pub fn locate(&self, mailbox: &str, uidvalidity: u32, uid: u32) -> anyhow::Result<Option<Locator>> {
-        let bytes = self.uids.get(uid_key(mailbox, uidvalidity, uid)).context("reading the UID index")?;
-        bytes.map(|b| from_json(&b, "a message locator")).transpose()
+    pub fn locate(
+        &self,
+        mailbox: &str,
+        uidvalidity: u32,
+        uid: u32,
+    ) -> anyhow::Result<Option<Locator>> {
+        let bytes = self
+            .uids
+            .get(uid_key(mailbox, uidvalidity, uid))
+            .context("reading the UID index")?;
+        bytes
+            .map(|b| from_json(&b, "a message locator"))
+            .transpose()
     }
 
     /// Every outbox entry, by reference.
     pub fn outbox(&self) -> anyhow::Result<Vec<OutboxEntry>> {
-        self.outbox.iter().values().map(|v| v.context("reading the outbox").and_then(|b| from_json(&b, "an outbox entry"))).collect()
+        self.outbox
+            .iter()
+            .values()
+            .map(|v| {
+                v.context("reading the outbox")
+                    .and_then(|b| from_json(&b, "an outbox entry"))
+            })
+            .collect()
     }
 
     /// One case's outbox entry.
     pub fn outbox_entry(&self, reference: &str) -> anyhow::Result<Option<OutboxEntry>> {
-        let bytes = self.outbox.get(reference.as_bytes()).context("reading the outbox")?;
+        let bytes = self
+            .outbox
+            .get(reference.as_bytes())
+            .context("reading the outbox")?;
         bytes.map(|b| from_json(&b, "an outbox entry")).transpose()
     }
 
@@ -784,7 +1008,9 @@ impl Store {
         self.outbox
             .transaction(|outbox| {
                 let Some(bytes) = outbox.get(reference.as_bytes())? else {
-                    return abort(anyhow::anyhow!("there is no outbox entry for case `{reference}`"));
+                    return abort(anyhow::anyhow!(
+                        "there is no outbox entry for case `{reference}`"
+                    ));
                 };
                 let mut entry: OutboxEntry = from_json(&bytes, "an outbox entry").or_else(abort)?;
                 entry.status = status.clone();
@@ -802,24 +1028,50 @@ impl Store {
 
     /// Every quarantine record, oldest first.
     pub fn quarantined(&self) -> anyhow::Result<Vec<QuarantineRecord>> {
-        self.quarantine.iter().values().map(|v| v.context("reading quarantine").and_then(|b| from_json(&b, "a quarantine record"))).collect()
+        self.quarantine
+            .iter()
+            .values()
+            .map(|v| {
+                v.context("reading quarantine")
+                    .and_then(|b| from_json(&b, "a quarantine record"))
+            })
+            .collect()
     }
 
     /// A quarantine record and the raw message.
     pub fn quarantine(&self, id: &str) -> anyhow::Result<Option<(QuarantineRecord, Vec<u8>)>> {
-        let Some(bytes) = self.quarantine.get(id.as_bytes()).context("reading quarantine")? else { return Ok(None) };
+        let Some(bytes) = self
+            .quarantine
+            .get(id.as_bytes())
+            .context("reading quarantine")?
+        else {
+            return Ok(None);
+        };
         let record = from_json(&bytes, "a quarantine record")?;
-        let raw = self.blobs.get(raw_key(id)).context("reading a quarantined message")?.map(|b| b.to_vec()).unwrap_or_default();
+        let raw = self
+            .blobs
+            .get(raw_key(id))
+            .context("reading a quarantined message")?
+            .map(|b| b.to_vec())
+            .unwrap_or_default();
         Ok(Some((record, raw)))
     }
 
     /// A mailbox's cursor.
     pub fn cursor(&self, mailbox: &str) -> anyhow::Result<Option<Cursor>> {
-        let bytes = self.cursors.get(mailbox.as_bytes()).context("reading a mailbox cursor")?;
-        Ok(bytes.and_then(|b| <[u8; 8]>::try_from(b.as_ref()).ok()).map(|b| {
-            let [a, b2, c, d, e, f, g, h] = b;
-            Cursor { uidvalidity: u32::from_be_bytes([a, b2, c, d]), last_uid: u32::from_be_bytes([e, f, g, h]) }
-        }))
+        let bytes = self
+            .cursors
+            .get(mailbox.as_bytes())
+            .context("reading a mailbox cursor")?;
+        Ok(bytes
+            .and_then(|b| <[u8; 8]>::try_from(b.as_ref()).ok())
+            .map(|b| {
+                let [a, b2, c, d, e, f, g, h] = b;
+                Cursor {
+                    uidvalidity: u32::from_be_bytes([a, b2, c, d]),
+                    last_uid: u32::from_be_bytes([e, f, g, h]),
+                }
+            }))
     }
 
     /// Sets a mailbox's cursor. Not durable until [`Store::flush`].
@@ -828,7 +1080,9 @@ impl Store {
         let (a, b) = bytes.split_at_mut(4);
         a.copy_from_slice(&cursor.uidvalidity.to_be_bytes());
         b.copy_from_slice(&cursor.last_uid.to_be_bytes());
-        self.cursors.insert(mailbox.as_bytes(), &bytes).context("writing a mailbox cursor")?;
+        self.cursors
+            .insert(mailbox.as_bytes(), &bytes)
+            .context("writing a mailbox cursor")?;
         Ok(())
     }
 }
@@ -836,12 +1090,18 @@ impl Store {
 #[cfg(unix)]
 fn create_private_dir(path: &Path) -> anyhow::Result<()> {
     use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(path).with_context(|| format!("creating the store directory {}", path.display()))?;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(path)
+        .with_context(|| format!("creating the store directory {}", path.display()))?;
     // An existing directory may have been made by hand with wider permissions: cases hold personal data.
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700)).with_context(|| format!("making {} private to its owner", path.display()))
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))
+        .with_context(|| format!("making {} private to its owner", path.display()))
 }
 
 #[cfg(not(unix))]
 fn create_private_dir(path: &Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(path).with_context(|| format!("creating the store directory {}", path.display()))
+    std::fs::create_dir_all(path)
+        .with_context(|| format!("creating the store directory {}", path.display()))
 }

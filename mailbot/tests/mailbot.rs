@@ -12,22 +12,27 @@
 //! - `store`: schema versions, permissions, cursors, quarantine, outbox, references.
 
 // Test helpers outside `#[test]` functions may unwrap and panic: a failure is the test failing.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
-#[path = "mailbot/util.rs"]
-mod util;
 #[path = "mailbot/corpus.rs"]
 mod corpus;
-#[path = "mailbot/fuzz.rs"]
-mod fuzz;
 #[path = "mailbot/dedup.rs"]
 mod dedup;
-#[path = "mailbot/replies.rs"]
-mod replies;
 #[path = "mailbot/durability.rs"]
 mod durability;
+#[path = "mailbot/fuzz.rs"]
+mod fuzz;
+#[path = "mailbot/replies.rs"]
+mod replies;
 #[path = "mailbot/store.rs"]
 mod store;
+#[path = "mailbot/util.rs"]
+mod util;
 // IMAP ingestion against a real Dovecot and Postfix, each test with its own instance (`imap/mod.rs`).
 #[path = "imap/mod.rs"]
 mod imap;

@@ -25,7 +25,9 @@
 use std::sync::OnceLock;
 
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate};
-use feedback_core::{Assessment, Channel, Contact, Directorate, FormAnswers, Policy, Procedure, Submission};
+use feedback_core::{
+    Assessment, Channel, Contact, Directorate, FormAnswers, Policy, Procedure, Submission,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use wasm_bindgen::prelude::*;
@@ -71,7 +73,16 @@ pub struct AssessInput {
 }
 
 /// The fields of [`AssessInput`], as JS spells them.
-const INPUT_FIELDS: [&str; 8] = ["text", "subject", "received", "channel", "service_area", "aware_since", "on_behalf", "legal_action_started"];
+const INPUT_FIELDS: [&str; 8] = [
+    "text",
+    "subject",
+    "received",
+    "channel",
+    "service_area",
+    "aware_since",
+    "on_behalf",
+    "legal_action_started",
+];
 
 /// One problem with the input, for the page to show.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -84,7 +95,10 @@ pub struct Problem {
 
 impl Problem {
     fn new(message: impl Into<String>, help: impl Into<String>) -> Self {
-        Problem { message: message.into(), help: help.into() }
+        Problem {
+            message: message.into(),
+            help: help.into(),
+        }
     }
 }
 
@@ -139,17 +153,35 @@ pub struct StageSummary {
 fn policy() -> Result<&'static Policy, Vec<Problem>> {
     static POLICY: OnceLock<Result<Policy, String>> = OnceLock::new();
     POLICY
-        .get_or_init(|| Policy::load_with_default_cues(Policy::kent_source()).map_err(|err| err.to_string()))
+        .get_or_init(|| {
+            Policy::load_with_default_cues(Policy::kent_source()).map_err(|err| err.to_string())
+        })
         .as_ref()
-        .map_err(|err| vec![Problem::new(format!("the embedded policy does not load: {err}"), "rebuild the module from a tested commit")])
+        .map_err(|err| {
+            vec![Problem::new(
+                format!("the embedded policy does not load: {err}"),
+                "rebuild the module from a tested commit",
+            )]
+        })
 }
 
 fn parse_date(field: &str, value: &str) -> Result<NaiveDate, Problem> {
-    let help = format!("give `{field}` as a date written YYYY-MM-DD, between the years {MIN_YEAR} and {MAX_YEAR}");
+    let help = format!(
+        "give `{field}` as a date written YYYY-MM-DD, between the years {MIN_YEAR} and {MAX_YEAR}"
+    );
     match iso_date(value) {
         Some(date) if (MIN_YEAR..=MAX_YEAR).contains(&date.year()) => Ok(date),
-        Some(_) => Err(Problem::new(format!("`{field}` is `{}`, outside the years {MIN_YEAR} to {MAX_YEAR}", shorten(value)), help)),
-        None => Err(Problem::new(format!("`{field}` is `{}`, not a date", shorten(value)), help)),
+        Some(_) => Err(Problem::new(
+            format!(
+                "`{field}` is `{}`, outside the years {MIN_YEAR} to {MAX_YEAR}",
+                shorten(value)
+            ),
+            help,
+        )),
+        None => Err(Problem::new(
+            format!("`{field}` is `{}`, not a date", shorten(value)),
+            help,
+        )),
     }
 }
 
@@ -158,7 +190,8 @@ fn parse_date(field: &str, value: &str) -> Result<NaiveDate, Problem> {
 fn iso_date(value: &str) -> Option<NaiveDate> {
     let mut parts = value.split('-');
     let (year, month, day) = (parts.next()?, parts.next()?, parts.next()?);
-    let digits = |part: &str, len: usize| part.len() == len && part.bytes().all(|b| b.is_ascii_digit());
+    let digits =
+        |part: &str, len: usize| part.len() == len && part.bytes().all(|b| b.is_ascii_digit());
     if parts.next().is_some() || !digits(year, 4) || !digits(month, 2) || !digits(day, 2) {
         return None;
     }
@@ -166,11 +199,22 @@ fn iso_date(value: &str) -> Option<NaiveDate> {
 }
 
 fn parse_received(value: &str) -> Result<DateTime<FixedOffset>, Problem> {
-    let help = format!("give `received` as an RFC 3339 time such as `2026-11-25T10:00:00Z`, between the years {MIN_YEAR} and {MAX_YEAR}");
+    let help = format!(
+        "give `received` as an RFC 3339 time such as `2026-11-25T10:00:00Z`, between the years {MIN_YEAR} and {MAX_YEAR}"
+    );
     match DateTime::parse_from_rfc3339(value) {
         Ok(time) if (MIN_YEAR..=MAX_YEAR).contains(&time.year()) => Ok(time),
-        Ok(_) => Err(Problem::new(format!("`received` is `{}`, outside the years {MIN_YEAR} to {MAX_YEAR}", shorten(value)), help)),
-        Err(err) => Err(Problem::new(format!("`received` is `{}`, not a time: {err}", shorten(value)), help)),
+        Ok(_) => Err(Problem::new(
+            format!(
+                "`received` is `{}`, outside the years {MIN_YEAR} to {MAX_YEAR}",
+                shorten(value)
+            ),
+            help,
+        )),
+        Err(err) => Err(Problem::new(
+            format!("`received` is `{}`, not a time: {err}", shorten(value)),
+            help,
+        )),
     }
 }
 
@@ -178,7 +222,11 @@ fn parse_received(value: &str) -> Result<DateTime<FixedOffset>, Problem> {
 fn shorten(value: &str) -> String {
     let mut chars = value.chars();
     let head: String = chars.by_ref().take(40).collect();
-    if chars.next().is_some() { format!("{head}...") } else { head }
+    if chars.next().is_some() {
+        format!("{head}...")
+    } else {
+        head
+    }
 }
 
 /// A form's empty answer is no answer.
@@ -199,22 +247,34 @@ pub fn submission(input: AssessInput, policy: &Policy) -> Result<Submission, Vec
     if let Some(subject) = &input.subject
         && subject.chars().count() > MAX_SUBJECT_CHARS
     {
-        problems.push(Problem::new(format!("`subject` is over the limit of {MAX_SUBJECT_CHARS} characters"), "pass a shorter subject"));
+        problems.push(Problem::new(
+            format!("`subject` is over the limit of {MAX_SUBJECT_CHARS} characters"),
+            "pass a shorter subject",
+        ));
     }
-    let received = answered(input.received).map(|r| parse_received(&r)).transpose().unwrap_or_else(|p| {
-        problems.push(p);
-        None
-    });
-    let aware_since = answered(input.aware_since).map(|d| parse_date("aware_since", &d)).transpose().unwrap_or_else(|p| {
-        problems.push(p);
-        None
-    });
+    let received = answered(input.received)
+        .map(|r| parse_received(&r))
+        .transpose()
+        .unwrap_or_else(|p| {
+            problems.push(p);
+            None
+        });
+    let aware_since = answered(input.aware_since)
+        .map(|d| parse_date("aware_since", &d))
+        .transpose()
+        .unwrap_or_else(|p| {
+            problems.push(p);
+            None
+        });
     let service_area = answered(input.service_area);
     if let Some(area) = &service_area
         && !policy.document.service_areas.contains_key(area)
     {
         problems.push(Problem::new(
-            format!("`service_area` is `{}`, which is not a service area of the policy", shorten(area)),
+            format!(
+                "`service_area` is `{}`, which is not a service area of the policy",
+                shorten(area)
+            ),
             "use an `id` from `serviceAreas()`, or leave `service_area` out",
         ));
     }
@@ -241,7 +301,10 @@ pub fn assess_checked(input: AssessInput, today: Option<&str>) -> Result<Assessm
     let policy = policy()?;
     let today = match today {
         Some(today) => parse_date("today", today),
-        None => Err(Problem::new("`today` is missing or not a string", "pass today's date as a string written YYYY-MM-DD")),
+        None => Err(Problem::new(
+            "`today` is missing or not a string",
+            "pass today's date as a string written YYYY-MM-DD",
+        )),
     };
     let (submission, today) = match (submission(input, policy), today) {
         (Ok(submission), Ok(today)) => (submission, today),
@@ -255,11 +318,17 @@ pub fn assess_checked(input: AssessInput, today: Option<&str>) -> Result<Assessm
 }
 
 /// `start` plus `days` working days on the policy's calendar.
-pub fn add_working_days_checked(start: Option<&str>, days: Option<f64>) -> Result<NaiveDate, Vec<Problem>> {
+pub fn add_working_days_checked(
+    start: Option<&str>,
+    days: Option<f64>,
+) -> Result<NaiveDate, Vec<Problem>> {
     let policy = policy()?;
     let start = start.map_or_else(|| Err(missing_date("start")), |s| parse_date("start", s));
     let days = days.and_then(whole_days).ok_or_else(|| {
-        Problem::new("`days` is not a whole number of days", format!("pass a whole number from 0 to {MAX_WORKING_DAYS}"))
+        Problem::new(
+            "`days` is not a whole number of days",
+            format!("pass a whole number from 0 to {MAX_WORKING_DAYS}"),
+        )
     });
     match (start, days) {
         (Ok(start), Ok(days)) => Ok(policy.calendar.add_working_days(start, days)),
@@ -268,7 +337,10 @@ pub fn add_working_days_checked(start: Option<&str>, days: Option<f64>) -> Resul
 }
 
 /// Working days after `from` up to and including `to`; negative when `to` is earlier.
-pub fn working_days_between_checked(from: Option<&str>, to: Option<&str>) -> Result<i64, Vec<Problem>> {
+pub fn working_days_between_checked(
+    from: Option<&str>,
+    to: Option<&str>,
+) -> Result<i64, Vec<Problem>> {
     let policy = policy()?;
     let from = from.map_or_else(|| Err(missing_date("from")), |d| parse_date("from", d));
     let to = to.map_or_else(|| Err(missing_date("to")), |d| parse_date("to", d));
@@ -279,13 +351,20 @@ pub fn working_days_between_checked(from: Option<&str>, to: Option<&str>) -> Res
 }
 
 fn missing_date(field: &str) -> Problem {
-    Problem::new(format!("`{field}` is missing or not a string"), format!("pass `{field}` as a date string written YYYY-MM-DD"))
+    Problem::new(
+        format!("`{field}` is missing or not a string"),
+        format!("pass `{field}` as a date string written YYYY-MM-DD"),
+    )
 }
 
 fn whole_days(days: f64) -> Option<u32> {
     let in_range = days.fract() == 0.0 && (0.0..=f64::from(MAX_WORKING_DAYS)).contains(&days);
     // INVARIANT: checked to be a whole number in 0..=MAX_WORKING_DAYS, so the cast is exact.
-    #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "range checked above")]
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "range checked above"
+    )]
     in_range.then_some(days as u32)
 }
 
@@ -312,8 +391,22 @@ pub fn procedures_checked() -> Result<BTreeMap<Procedure, ProcedureSummary>, Vec
         .procedures
         .iter()
         .map(|(id, spec)| {
-            let stages = spec.stages.iter().map(|s| StageSummary { id: s.id.clone(), name: s.name.clone(), next: s.next.clone() }).collect();
-            (*id, ProcedureSummary { name: spec.name.clone(), stages })
+            let stages = spec
+                .stages
+                .iter()
+                .map(|s| StageSummary {
+                    id: s.id.clone(),
+                    name: s.name.clone(),
+                    next: s.next.clone(),
+                })
+                .collect();
+            (
+                *id,
+                ProcedureSummary {
+                    name: spec.name.clone(),
+                    stages,
+                },
+            )
         })
         .collect())
 }
@@ -368,7 +461,10 @@ fn to_js<T: Serialize>(answer: Result<T, Vec<Problem>>) -> JsValue {
     };
     let json = serde_json::to_string(&answer).unwrap_or_else(|err| {
         let failure: Answer<()> = Answer::Failure {
-            errors: vec![Problem::new(format!("the answer could not be converted for JavaScript: {err}"), "report this as a bug")],
+            errors: vec![Problem::new(
+                format!("the answer could not be converted for JavaScript: {err}"),
+                "report this as a bug",
+            )],
         };
         serde_json::to_string(&failure).unwrap_or_default()
     });
@@ -391,7 +487,10 @@ fn from_js(input: JsValue) -> Result<AssessInput, Vec<Problem>> {
         .map(|key| {
             Problem::new(
                 format!("unknown field `{}` in the input", shorten(&key)),
-                format!("check the spelling: the fields are {}", INPUT_FIELDS.map(|f| format!("`{f}`")).join(", ")),
+                format!(
+                    "check the spelling: the fields are {}",
+                    INPUT_FIELDS.map(|f| format!("`{f}`")).join(", ")
+                ),
             )
         })
         .collect();
@@ -409,23 +508,42 @@ fn from_js(input: JsValue) -> Result<AssessInput, Vec<Problem>> {
 /// Assesses what a person has written so far. `input` is an [`AssessInput`]-shaped object; `today` is
 /// `YYYY-MM-DD`. Returns `{type: "success", assessment}` or `{type: "failure", errors}`.
 #[wasm_bindgen(js_name = assess, unchecked_return_type = "AssessResult")]
-pub fn assess(#[wasm_bindgen(unchecked_param_type = "AssessInput")] input: JsValue, #[wasm_bindgen(unchecked_param_type = "string")] today: JsValue) -> JsValue {
+pub fn assess(
+    #[wasm_bindgen(unchecked_param_type = "AssessInput")] input: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string")] today: JsValue,
+) -> JsValue {
     let today = today.as_string();
-    to_js(from_js(input).and_then(|input| assess_checked(input, today.as_deref())).map(|assessment| AssessSuccess { assessment }))
+    to_js(
+        from_js(input)
+            .and_then(|input| assess_checked(input, today.as_deref()))
+            .map(|assessment| AssessSuccess { assessment }),
+    )
 }
 
 /// `start` (`YYYY-MM-DD`) plus `days` England and Wales working days, with the council's closure days.
 /// Returns `{type: "success", date}` or `{type: "failure", errors}`.
 #[wasm_bindgen(js_name = addWorkingDays, unchecked_return_type = "DateResult")]
-pub fn add_working_days(#[wasm_bindgen(unchecked_param_type = "string")] start: JsValue, #[wasm_bindgen(unchecked_param_type = "number")] days: JsValue) -> JsValue {
-    to_js(add_working_days_checked(start.as_string().as_deref(), days.as_f64()).map(|date| DateSuccess { date }))
+pub fn add_working_days(
+    #[wasm_bindgen(unchecked_param_type = "string")] start: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "number")] days: JsValue,
+) -> JsValue {
+    to_js(
+        add_working_days_checked(start.as_string().as_deref(), days.as_f64())
+            .map(|date| DateSuccess { date }),
+    )
 }
 
 /// Working days after `from` up to and including `to` (both `YYYY-MM-DD`); negative when `to` is earlier.
 /// Returns `{type: "success", days}` or `{type: "failure", errors}`.
 #[wasm_bindgen(js_name = workingDaysBetween, unchecked_return_type = "DaysResult")]
-pub fn working_days_between(#[wasm_bindgen(unchecked_param_type = "string")] from: JsValue, #[wasm_bindgen(unchecked_param_type = "string")] to: JsValue) -> JsValue {
-    to_js(working_days_between_checked(from.as_string().as_deref(), to.as_string().as_deref()).map(|days| DaysSuccess { days }))
+pub fn working_days_between(
+    #[wasm_bindgen(unchecked_param_type = "string")] from: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string")] to: JsValue,
+) -> JsValue {
+    to_js(
+        working_days_between_checked(from.as_string().as_deref(), to.as_string().as_deref())
+            .map(|days| DaysSuccess { days }),
+    )
 }
 
 /// The policy's teams and outside bodies with their contact details.
@@ -433,7 +551,11 @@ pub fn working_days_between(#[wasm_bindgen(unchecked_param_type = "string")] fro
 #[wasm_bindgen(js_name = contacts, unchecked_return_type = "ContactsResult")]
 pub fn contacts() -> JsValue {
     to_js(policy().map(|policy| ContactsSuccess {
-        contacts: Contacts { council: &policy.document.council, teams: &policy.document.teams, outside_bodies: &policy.document.outside_bodies },
+        contacts: Contacts {
+            council: &policy.document.council,
+            teams: &policy.document.teams,
+            outside_bodies: &policy.document.outside_bodies,
+        },
     }))
 }
 
@@ -459,12 +581,19 @@ mod tests {
     use super::*;
 
     fn input(text: &str) -> AssessInput {
-        AssessInput { text: text.into(), ..AssessInput::default() }
+        AssessInput {
+            text: text.into(),
+            ..AssessInput::default()
+        }
     }
 
     #[test]
     fn a_good_input_is_assessed() {
-        let assessment = assess_checked(input("Thank you to the library staff, they were so helpful"), Some("2026-11-25")).unwrap();
+        let assessment = assess_checked(
+            input("Thank you to the library staff, they were so helpful"),
+            Some("2026-11-25"),
+        )
+        .unwrap();
         assert!(!assessment.deadlines.is_empty() || !assessment.kind.is_feedback());
     }
 
@@ -480,35 +609,74 @@ mod tests {
         let problems = assess_checked(bad, Some("25/11/2026")).unwrap_err();
         let messages: Vec<&str> = problems.iter().map(|p| p.message.as_str()).collect();
         assert_eq!(problems.len(), 5, "{messages:?}");
-        for field in ["`text`", "`aware_since`", "`received`", "`service_area`", "`today`"] {
-            assert!(messages.iter().any(|m| m.starts_with(field)), "{field} in {messages:?}");
+        for field in [
+            "`text`",
+            "`aware_since`",
+            "`received`",
+            "`service_area`",
+            "`today`",
+        ] {
+            assert!(
+                messages.iter().any(|m| m.starts_with(field)),
+                "{field} in {messages:?}"
+            );
         }
-        assert!(problems.iter().all(|p| !p.help.is_empty() && !p.message.ends_with('.')));
+        assert!(
+            problems
+                .iter()
+                .all(|p| !p.help.is_empty() && !p.message.ends_with('.'))
+        );
     }
 
     #[test]
     fn dates_outside_the_years_are_refused_before_the_engine_could_overflow() {
         for today in ["+262142-12-31", "0001-01-01", "2201-01-01", "1899-12-31"] {
-            assert!(assess_checked(input("a complaint"), Some(today)).is_err(), "{today}");
+            assert!(
+                assess_checked(input("a complaint"), Some(today)).is_err(),
+                "{today}"
+            );
         }
-        let far = AssessInput { aware_since: Some("9999-12-31".into()), ..input("a complaint") };
+        let far = AssessInput {
+            aware_since: Some("9999-12-31".into()),
+            ..input("a complaint")
+        };
         assert!(assess_checked(far, Some("2026-11-25")).is_err());
-        let late = AssessInput { received: Some("2200-12-31T23:59:59-23:59".into()), ..input("a complaint") };
+        let late = AssessInput {
+            received: Some("2200-12-31T23:59:59-23:59".into()),
+            ..input("a complaint")
+        };
         assert!(assess_checked(late, Some("2200-12-31")).is_ok());
-        assert!(add_working_days_checked(Some("2200-12-31"), Some(f64::from(MAX_WORKING_DAYS))).is_ok());
+        assert!(
+            add_working_days_checked(Some("2200-12-31"), Some(f64::from(MAX_WORKING_DAYS))).is_ok()
+        );
     }
 
     #[test]
     fn only_real_days_written_yyyy_mm_dd_are_dates() {
         assert_eq!(iso_date("2024-02-29"), NaiveDate::from_ymd_opt(2024, 2, 29));
-        for bad in ["2026-02-29", "2026-2-01", "2026-02-01-", "26-02-01", "2026/02/01", "+2026-02-01", "２０２６-02-01", "", "2026-02-1x"] {
+        for bad in [
+            "2026-02-29",
+            "2026-2-01",
+            "2026-02-01-",
+            "26-02-01",
+            "2026/02/01",
+            "+2026-02-01",
+            "２０２６-02-01",
+            "",
+            "2026-02-1x",
+        ] {
             assert_eq!(iso_date(bad), None, "{bad}");
         }
     }
 
     #[test]
     fn empty_form_answers_are_no_answers() {
-        let blank = AssessInput { service_area: Some(String::new()), aware_since: Some(" ".into()), received: Some(String::new()), ..input("hello") };
+        let blank = AssessInput {
+            service_area: Some(String::new()),
+            aware_since: Some(" ".into()),
+            received: Some(String::new()),
+            ..input("hello")
+        };
         assert!(assess_checked(blank, Some("2026-11-25")).is_ok());
     }
 
@@ -526,12 +694,55 @@ mod tests {
     #[test]
     fn generated_inputs_never_panic() {
         const WORDS: [&str; 40] = [
-            "complaint", "pothole", "99", "0", "4294967295", "years", "year", "months", "ago", "since", "back", "in", "over",
-            "than", "for", "march", "may", "2023", "1950", "2100", "2200", "1899", "foi", "court", "tribunal", "ombudsman",
-            "insurance", "claim", "grievance", "school", "safeguarding", "not", "unhappy", "thank", "🙂", "\u{202E}", "'",
-            "\u{FFFD}", "-", "",
+            "complaint",
+            "pothole",
+            "99",
+            "0",
+            "4294967295",
+            "years",
+            "year",
+            "months",
+            "ago",
+            "since",
+            "back",
+            "in",
+            "over",
+            "than",
+            "for",
+            "march",
+            "may",
+            "2023",
+            "1950",
+            "2100",
+            "2200",
+            "1899",
+            "foi",
+            "court",
+            "tribunal",
+            "ombudsman",
+            "insurance",
+            "claim",
+            "grievance",
+            "school",
+            "safeguarding",
+            "not",
+            "unhappy",
+            "thank",
+            "🙂",
+            "\u{202E}",
+            "'",
+            "\u{FFFD}",
+            "-",
+            "",
         ];
-        const DATES: [&str; 6] = ["1900-01-01", "1900-02-28", "2026-11-25", "2026-12-24", "2200-12-31", "2199-02-28"];
+        const DATES: [&str; 6] = [
+            "1900-01-01",
+            "1900-02-28",
+            "2026-11-25",
+            "2026-12-24",
+            "2200-12-31",
+            "2199-02-28",
+        ];
         let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
         let mut next = |n: usize| {
             seed ^= seed << 13;
@@ -546,7 +757,8 @@ mod tests {
             let input = AssessInput {
                 text: text.join(" "),
                 aware_since: (next(2) == 0).then(|| DATES[next(DATES.len())].to_string()),
-                received: (next(3) == 0).then(|| format!("{}T23:59:59+14:00", DATES[next(DATES.len())])),
+                received: (next(3) == 0)
+                    .then(|| format!("{}T23:59:59+14:00", DATES[next(DATES.len())])),
                 service_area: (next(2) == 0).then(|| areas[next(areas.len())].id.clone()),
                 on_behalf: [None, Some(true), Some(false)][next(3)],
                 legal_action_started: [None, Some(true), Some(false)][next(3)],
@@ -558,17 +770,27 @@ mod tests {
 
     #[test]
     fn working_day_helpers_check_their_arguments() {
-        assert_eq!(add_working_days_checked(Some("2026-12-24"), Some(1.0)).unwrap(), NaiveDate::from_ymd_opt(2026, 12, 29).unwrap());
+        assert_eq!(
+            add_working_days_checked(Some("2026-12-24"), Some(1.0)).unwrap(),
+            NaiveDate::from_ymd_opt(2026, 12, 29).unwrap()
+        );
         assert!(add_working_days_checked(Some("2026-12-24"), Some(1.5)).is_err());
         assert!(add_working_days_checked(Some("2026-12-24"), Some(-1.0)).is_err());
         assert!(add_working_days_checked(Some("2026-12-24"), Some(f64::NAN)).is_err());
         assert!(add_working_days_checked(None, None).unwrap_err().len() == 2);
-        assert_eq!(working_days_between_checked(Some("2026-12-29"), Some("2026-12-24")).unwrap(), -1);
+        assert_eq!(
+            working_days_between_checked(Some("2026-12-29"), Some("2026-12-24")).unwrap(),
+            -1
+        );
     }
 
     #[test]
     fn service_areas_are_the_policys() {
         let areas = service_areas_checked().unwrap();
-        assert!(areas.iter().any(|a| a.id == "adult_social_care" && a.on_forms));
+        assert!(
+            areas
+                .iter()
+                .any(|a| a.id == "adult_social_care" && a.on_forms)
+        );
     }
 }

@@ -2,11 +2,16 @@
 //! 1 June 2026. Every assessment must give its evidence for the kind.
 
 use chrono::NaiveDate;
-use feedback_core::{Assessment, Caution, Directorate, Exclusion, Kind, Policy, Procedure, Submission, assess};
+use feedback_core::{
+    Assessment, Caution, Directorate, Exclusion, Kind, Policy, Procedure, Submission, assess,
+};
 
 fn assessed(text: &str) -> Assessment {
     let today = NaiveDate::from_ymd_opt(2026, 6, 1).unwrap();
-    let submission = Submission { text: text.to_string(), ..Submission::default() };
+    let submission = Submission {
+        text: text.to_string(),
+        ..Submission::default()
+    };
     let assessment = assess(&submission, &Policy::kent(), today);
     assert_kind_evidence(text, &assessment);
     assessment
@@ -15,15 +20,33 @@ fn assessed(text: &str) -> Assessment {
 /// The evidence behind the kind: present, naming a rule and the words that triggered it.
 fn assert_kind_evidence(text: &str, a: &Assessment) {
     let kind: Vec<_> = a.evidence.iter().filter(|e| e.decision == "kind").collect();
-    assert!(!kind.is_empty(), "no evidence for the kind of {text:?}: {:#?}", a.evidence);
-    assert!(kind.iter().all(|e| !e.rule.is_empty()), "{text:?}: {kind:#?}");
-    assert!(kind.iter().any(|e| !e.found.is_empty()), "the kind of {text:?} ({:?}) has evidence with no phrases: {kind:#?}", a.kind);
+    assert!(
+        !kind.is_empty(),
+        "no evidence for the kind of {text:?}: {:#?}",
+        a.evidence
+    );
+    assert!(
+        kind.iter().all(|e| !e.rule.is_empty()),
+        "{text:?}: {kind:#?}"
+    );
+    assert!(
+        kind.iter().any(|e| !e.found.is_empty()),
+        "the kind of {text:?} ({:?}) has evidence with no phrases: {kind:#?}",
+        a.kind
+    );
 }
 
 fn summary(a: &Assessment) -> String {
     format!(
         "kind={:?} confidence={:.2} procedure={:?} directorate={:?} area={:?} exclusions={:?} cautions={:?} evidence={:?}",
-        a.kind, a.confidence, a.procedure, a.directorate, a.service_area, a.exclusions, a.cautions, a.evidence
+        a.kind,
+        a.confidence,
+        a.procedure,
+        a.directorate,
+        a.service_area,
+        a.exclusions,
+        a.cautions,
+        a.evidence
     )
 }
 
@@ -32,7 +55,13 @@ fn a_first_pothole_report_is_a_fault_report() {
     let a = assessed("There's a pothole on Station Road");
     assert_eq!(a.kind, Kind::FaultReport, "{}", summary(&a));
     assert_eq!(a.procedure, None, "{}", summary(&a));
-    assert!(a.advice.iter().any(|advice| advice.about == "kind:fault_report"), "{:?}", a.advice);
+    assert!(
+        a.advice
+            .iter()
+            .any(|advice| advice.about == "kind:fault_report"),
+        "{:?}",
+        a.advice
+    );
 }
 
 #[test]
@@ -40,7 +69,12 @@ fn a_pothole_reported_before_and_still_not_fixed_is_a_corporate_complaint() {
     let a = assessed("I reported the pothole on Station Road in March and it is still not fixed");
     assert_eq!(a.kind, Kind::Complaint, "{}", summary(&a));
     assert_eq!(a.procedure, Some(Procedure::Corporate), "{}", summary(&a));
-    assert_eq!(a.directorate, Some(Directorate::GrowthEnvironmentTransport), "{}", summary(&a));
+    assert_eq!(
+        a.directorate,
+        Some(Directorate::GrowthEnvironmentTransport),
+        "{}",
+        summary(&a)
+    );
     assert!(a.exclusions.is_empty(), "{}", summary(&a));
 }
 
@@ -71,8 +105,18 @@ fn proceedings_issued_exclude_the_complaint() {
          proceedings against the council over the damage.",
     );
     assert_eq!(a.kind, Kind::Complaint, "{}", summary(&a));
-    assert!(a.exclusions.contains(&Exclusion::LegalProceedingsStarted), "{}", summary(&a));
-    assert!(a.advice.iter().any(|advice| advice.about == "exclusion:legal_proceedings_started"), "{:?}", a.advice);
+    assert!(
+        a.exclusions.contains(&Exclusion::LegalProceedingsStarted),
+        "{}",
+        summary(&a)
+    );
+    assert!(
+        a.advice
+            .iter()
+            .any(|advice| advice.about == "exclusion:legal_proceedings_started"),
+        "{:?}",
+        a.advice
+    );
 }
 
 #[test]
@@ -82,7 +126,11 @@ fn a_threat_of_legal_advice_does_not_exclude_the_complaint() {
          emails and if this is not sorted I will take legal advice.",
     );
     assert_eq!(a.kind, Kind::Complaint, "{}", summary(&a));
-    assert!(!a.exclusions.contains(&Exclusion::LegalProceedingsStarted), "{}", summary(&a));
+    assert!(
+        !a.exclusions.contains(&Exclusion::LegalProceedingsStarted),
+        "{}",
+        summary(&a)
+    );
     assert!(a.exclusions.is_empty(), "{}", summary(&a));
 }
 
@@ -95,14 +143,33 @@ fn a_complaint_about_a_head_teacher_goes_to_the_school() {
     assert_eq!(a.kind, Kind::Complaint, "{}", summary(&a));
     assert_eq!(a.procedure, Some(Procedure::School), "{}", summary(&a));
     let note = a.route.team.note.clone().unwrap_or_default();
-    assert!(note.contains("Chair of Governors"), "team note: {note:?} ({:?})", a.route.team);
+    assert!(
+        note.contains("Chair of Governors"),
+        "team note: {note:?} ({:?})",
+        a.route.team
+    );
 }
 
 #[test]
 fn a_delayed_care_assessment_for_a_mother_is_adult_social_care_on_her_behalf() {
     let a = assessed("My mother's care assessment has been delayed");
     assert_eq!(a.kind, Kind::Complaint, "{}", summary(&a));
-    assert_eq!(a.procedure, Some(Procedure::AdultSocialCare), "{}", summary(&a));
-    assert!(a.cautions.contains(&Caution::OnBehalfOfSomeone), "{}", summary(&a));
-    assert!(a.advice.iter().any(|advice| advice.about == "caution:on_behalf_of_someone"), "{:?}", a.advice);
+    assert_eq!(
+        a.procedure,
+        Some(Procedure::AdultSocialCare),
+        "{}",
+        summary(&a)
+    );
+    assert!(
+        a.cautions.contains(&Caution::OnBehalfOfSomeone),
+        "{}",
+        summary(&a)
+    );
+    assert!(
+        a.advice
+            .iter()
+            .any(|advice| advice.about == "caution:on_behalf_of_someone"),
+        "{:?}",
+        a.advice
+    );
 }

@@ -19,8 +19,13 @@ fn script() -> PathBuf {
 
 /// Four ports nobody listens on now (held together so they differ).
 fn free_ports() -> [u16; 4] {
-    let listeners: Vec<TcpListener> = (0..4).map(|_| TcpListener::bind("127.0.0.1:0").unwrap()).collect();
-    let ports: Vec<u16> = listeners.iter().map(|l| l.local_addr().unwrap().port()).collect();
+    let listeners: Vec<TcpListener> = (0..4)
+        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    let ports: Vec<u16> = listeners
+        .iter()
+        .map(|l| l.local_addr().unwrap().port())
+        .collect();
     [ports[0], ports[1], ports[2], ports[3]]
 }
 
@@ -33,14 +38,23 @@ pub struct MailServer {
 impl MailServer {
     pub fn start() -> MailServer {
         // Short path: Dovecot's unix sockets live below it.
-        let dir = tempfile::Builder::new().prefix("mbt").tempdir_in("/tmp").unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix("mbt")
+            .tempdir_in("/tmp")
+            .unwrap();
         let [imap, imaps, smtp, submission] = free_ports();
         let mut env = BTreeMap::new();
-        env.insert("MAILSERVER_DIR".to_string(), dir.path().display().to_string());
+        env.insert(
+            "MAILSERVER_DIR".to_string(),
+            dir.path().display().to_string(),
+        );
         env.insert("MAILSERVER_IMAP_PORT".to_string(), imap.to_string());
         env.insert("MAILSERVER_IMAPS_PORT".to_string(), imaps.to_string());
         env.insert("MAILSERVER_SMTP_PORT".to_string(), smtp.to_string());
-        env.insert("MAILSERVER_SUBMISSION_PORT".to_string(), submission.to_string());
+        env.insert(
+            "MAILSERVER_SUBMISSION_PORT".to_string(),
+            submission.to_string(),
+        );
         env.insert("MAILSERVER_PASSWORD".to_string(), PASSWORD.to_string());
         let server = MailServer { env, dir };
         server.run_script("start");
@@ -48,7 +62,12 @@ impl MailServer {
     }
 
     fn run_script(&self, command: &str) {
-        let output = Command::new(script()).arg(command).envs(&self.env).stdin(Stdio::null()).output().unwrap();
+        let output = Command::new(script())
+            .arg(command)
+            .envs(&self.env)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
         assert!(
             output.status.success(),
             "scripts/mailserver {command} failed: {}\n{}",
@@ -71,14 +90,30 @@ impl MailServer {
         let conf = self.dir.path().join("dovecot/dovecot.conf");
         let text = std::fs::read_to_string(&conf).unwrap();
         assert!(text.contains("auth_mechanisms = plain login\n"));
-        std::fs::write(&conf, text.replace("auth_mechanisms = plain login\n", "auth_mechanisms = plain login xoauth2\n")).unwrap();
+        std::fs::write(
+            &conf,
+            text.replace(
+                "auth_mechanisms = plain login\n",
+                "auth_mechanisms = plain login xoauth2\n",
+            ),
+        )
+        .unwrap();
         let pid = std::fs::read_to_string(self.dir.path().join("run/master.pid")).unwrap();
-        assert!(Command::new("kill").arg("-HUP").arg(pid.trim()).status().unwrap().success());
+        assert!(
+            Command::new("kill")
+                .arg("-HUP")
+                .arg(pid.trim())
+                .status()
+                .unwrap()
+                .success()
+        );
         std::thread::sleep(Duration::from_millis(500));
     }
 
     pub fn port(&self, name: &str) -> u16 {
-        self.env[&format!("MAILSERVER_{name}_PORT")].parse().unwrap()
+        self.env[&format!("MAILSERVER_{name}_PORT")]
+            .parse()
+            .unwrap()
     }
 
     pub fn ca_cert(&self) -> PathBuf {
@@ -91,7 +126,12 @@ impl MailServer {
         for sub in ["cur", "new", "tmp"] {
             std::fs::create_dir_all(maildir.join(sub)).unwrap();
         }
-        let status = Command::new("chown").arg("-R").arg("vmail:vmail").arg(self.dir.path().join("mail").join(user)).status().unwrap();
+        let status = Command::new("chown")
+            .arg("-R")
+            .arg("vmail:vmail")
+            .arg(self.dir.path().join("mail").join(user))
+            .status()
+            .unwrap();
         assert!(status.success());
         maildir
     }
@@ -99,7 +139,11 @@ impl MailServer {
 
 impl Drop for MailServer {
     fn drop(&mut self) {
-        let _ = Command::new(script()).arg("stop").envs(&self.env).stdin(Stdio::null()).output();
+        let _ = Command::new(script())
+            .arg("stop")
+            .envs(&self.env)
+            .stdin(Stdio::null())
+            .output();
     }
 }
 
@@ -110,7 +154,10 @@ pub struct Workspace {
 
 impl Workspace {
     pub fn new() -> Workspace {
-        let dir = tempfile::Builder::new().prefix("mbw").tempdir_in("/tmp").unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix("mbw")
+            .tempdir_in("/tmp")
+            .unwrap();
         std::fs::write(dir.path().join("secret"), format!("{PASSWORD}\n")).unwrap();
         Workspace { dir }
     }
@@ -128,7 +175,10 @@ impl Workspace {
     pub fn config(&self, top: &str, mailboxes: &[String]) -> PathBuf {
         let mut text = format!("store = \"{}\"\n{top}\n", self.store_path().display());
         for mailbox in mailboxes {
-            text.push_str(&format!("\n[[mailbox]]\nsecret_file = \"{}\"\n{mailbox}\n", self.secret_path().display()));
+            text.push_str(&format!(
+                "\n[[mailbox]]\nsecret_file = \"{}\"\n{mailbox}\n",
+                self.secret_path().display()
+            ));
         }
         let path = self.dir.path().join("mailbot.toml");
         std::fs::write(&path, text).unwrap();
@@ -149,13 +199,22 @@ pub fn plain_mailbox(server: &MailServer, name: &str, user: &str, extra: &str) -
 }
 
 /// An IMAP session for seeding and checking, through mailbot's own client (plain, on loopback).
-pub fn with_imap<T>(server: &MailServer, user: &str, f: impl AsyncFnOnce(&mut mailbot::imap::Session) -> T) -> T {
+pub fn with_imap<T>(
+    server: &MailServer,
+    user: &str,
+    f: impl AsyncFnOnce(&mut mailbot::imap::Session) -> T,
+) -> T {
     let workspace = Workspace::new();
     let path = workspace.config("", &[plain_mailbox(server, "seed", user, "")]);
     let config = Config::load(&path, None, Checks::Environment).unwrap();
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     runtime.block_on(async {
-        let mut session = mailbot::imap::connect(&config.mailboxes[0], Duration::from_secs(30)).await.unwrap();
+        let mut session = mailbot::imap::connect(&config.mailboxes[0], Duration::from_secs(30))
+            .await
+            .unwrap();
         let out = f(&mut session).await;
         let _ = session.logout().await;
         out
@@ -177,7 +236,9 @@ pub fn append(server: &MailServer, user: &str, folder: &str, messages: &[Vec<u8>
 /// (messages in the folder, messages with the keyword).
 pub fn count(server: &MailServer, user: &str, folder: &str, keyword: &str) -> (usize, usize) {
     with_imap(server, user, async |session| {
-        mailbot::imap::count_flagged(session, folder, keyword, Duration::from_secs(30)).await.unwrap()
+        mailbot::imap::count_flagged(session, folder, keyword, Duration::from_secs(30))
+            .await
+            .unwrap()
     })
 }
 
@@ -186,7 +247,13 @@ pub fn email(tag: &str, index: usize, subject: &str, body: &str) -> Vec<u8> {
     email_with(tag, index, subject, body, "")
 }
 
-pub fn email_with(tag: &str, index: usize, subject: &str, body: &str, extra_headers: &str) -> Vec<u8> {
+pub fn email_with(
+    tag: &str,
+    index: usize,
+    subject: &str,
+    body: &str,
+    extra_headers: &str,
+) -> Vec<u8> {
     format!(
         "From: Alice Resident <alice@residents.example>\r\nTo: county.hall@kent.example\r\nSubject: {subject}\r\n\
          Date: Mon, 16 Nov 2026 10:00:00 +0000\r\nMessage-ID: <{tag}-{index}@residents.example>\r\n{extra_headers}\
@@ -208,20 +275,32 @@ pub fn complaint(tag: &str, index: usize) -> Vec<u8> {
 /// Sends one message through Postfix's SMTP port.
 pub fn smtp_send(server: &MailServer, from: &str, to: &str, message: &[u8]) {
     let stream = TcpStream::connect(("127.0.0.1", server.port("SMTP"))).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut writer = stream;
     let expect = |code: &str, reader: &mut BufReader<TcpStream>| loop {
         let mut line = String::new();
         reader.read_line(&mut line).unwrap();
-        assert!(line.starts_with(code), "SMTP: expected {code}, got {line:?}");
+        assert!(
+            line.starts_with(code),
+            "SMTP: expected {code}, got {line:?}"
+        );
         if line.as_bytes().get(3) != Some(&b'-') {
             break;
         }
     };
     expect("220", &mut reader);
-    for (command, code) in [("EHLO test.example".to_string(), "250"), (format!("MAIL FROM:<{from}>"), "250"), (format!("RCPT TO:<{to}>"), "250"), ("DATA".to_string(), "354")] {
-        writer.write_all(format!("{command}\r\n").as_bytes()).unwrap();
+    for (command, code) in [
+        ("EHLO test.example".to_string(), "250"),
+        (format!("MAIL FROM:<{from}>"), "250"),
+        (format!("RCPT TO:<{to}>"), "250"),
+        ("DATA".to_string(), "354"),
+    ] {
+        writer
+            .write_all(format!("{command}\r\n").as_bytes())
+            .unwrap();
         expect(code, &mut reader);
     }
     let text = String::from_utf8_lossy(message).replace("\r\n.", "\r\n..");
@@ -258,14 +337,28 @@ impl Drop for Daemon {
 }
 
 pub fn spawn_mailbot(args: &[&str], log: &Path) -> Daemon {
-    let log = std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap();
-    Daemon(mailbot().args(args).stdout(Stdio::null()).stderr(log).spawn().unwrap())
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .unwrap();
+    Daemon(
+        mailbot()
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap(),
+    )
 }
 
 /// SIGTERM, then wait (SIGKILL after 10 s).
 pub fn terminate(daemon: &mut Daemon) {
     let child = &mut daemon.0;
-    let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
         if child.try_wait().unwrap().is_some() {
@@ -298,6 +391,11 @@ pub fn seed_maildir(server: &MailServer, user: &str, messages: impl IntoIterator
         let name = format!("1763000000.M{index}P1.seed,S={}:2,", message.len());
         std::fs::write(maildir.join("cur").join(name), message).unwrap();
     }
-    let status = Command::new("chown").arg("-R").arg("vmail:vmail").arg(&maildir).status().unwrap();
+    let status = Command::new("chown")
+        .arg("-R")
+        .arg("vmail:vmail")
+        .arg(&maildir)
+        .status()
+        .unwrap();
     assert!(status.success());
 }

@@ -32,12 +32,22 @@ fn stderr(output: &std::process::Output) -> String {
 }
 
 fn assert_ok(output: &std::process::Output) {
-    assert!(output.status.success(), "mailbot failed: {}\nstdout: {}\nstderr: {}", output.status, stdout(output), stderr(output));
+    assert!(
+        output.status.success(),
+        "mailbot failed: {}\nstdout: {}\nstderr: {}",
+        output.status,
+        stdout(output),
+        stderr(output)
+    );
 }
 
 fn message_id_count(store: &mailbot::store::Store, id: &str) -> usize {
     let bare = store.find_message_id(id).unwrap().len();
-    if bare > 0 { bare } else { store.find_message_id(&format!("<{id}>")).unwrap().len() }
+    if bare > 0 {
+        bare
+    } else {
+        store.find_message_id(&format!("<{id}>")).unwrap().len()
+    }
 }
 
 #[test]
@@ -47,16 +57,32 @@ fn appended_and_delivered_mail_becomes_cases_once_over_every_tls_mode() {
     let appended: Vec<Vec<u8>> = (0..3).map(|i| complaint("app", i)).collect();
     append(&server, "county.hall", "INBOX", &appended);
     for i in 0..2 {
-        smtp_send(&server, "bob@residents.example", "county.hall@kent.example", &complaint("smtp", i));
+        smtp_send(
+            &server,
+            "bob@residents.example",
+            "county.hall@kent.example",
+            &complaint("smtp", i),
+        );
     }
     smtp_send(
         &server,
         "carol@residents.example",
         "adults@kent.example",
-        &email("adults", 0, "My mother's care package", "The carers did not turn up for my mother three days running. I want to complain."),
+        &email(
+            "adults",
+            0,
+            "My mother's care package",
+            "The carers did not turn up for my mother three days running. I want to complain.",
+        ),
     );
     assert!(
-        wait_until(Duration::from_secs(20), || count(&server, "county.hall", "INBOX", "$FeedbackDesk").0 == 5
+        wait_until(Duration::from_secs(20), || count(
+            &server,
+            "county.hall",
+            "INBOX",
+            "$FeedbackDesk"
+        )
+        .0 == 5
             && count(&server, "adults", "INBOX", "$FeedbackDesk").0 == 1),
         "Postfix did not deliver"
     );
@@ -81,23 +107,52 @@ fn appended_and_delivered_mail_becomes_cases_once_over_every_tls_mode() {
 
     let first = run_mailbot(&["run", "--once", config]);
     assert_ok(&first);
-    assert!(stdout(&first).contains("6 messages: 6 new cases"), "{}", stdout(&first));
+    assert!(
+        stdout(&first).contains("6 messages: 6 new cases"),
+        "{}",
+        stdout(&first)
+    );
     {
         let store = work.open_store();
         assert_eq!(store.case_count(), 6);
         let cases = store.cases().unwrap();
-        assert_eq!(cases.iter().filter(|case| case.mailbox == "adults").count(), 1);
-        assert_eq!(cases.iter().filter(|case| case.mailbox == "county-hall").count(), 5);
+        assert_eq!(
+            cases.iter().filter(|case| case.mailbox == "adults").count(),
+            1
+        );
+        assert_eq!(
+            cases
+                .iter()
+                .filter(|case| case.mailbox == "county-hall")
+                .count(),
+            5
+        );
     }
-    assert_eq!(count(&server, "county.hall", "INBOX", "$FeedbackDesk"), (5, 5), "every processed message is flagged");
-    assert_eq!(count(&server, "adults", "INBOX", "$FeedbackDesk").0, 0, "processed mail moved out");
-    assert_eq!(count(&server, "adults", "Processed", "$FeedbackDesk").0, 1, "processed mail moved to Processed");
+    assert_eq!(
+        count(&server, "county.hall", "INBOX", "$FeedbackDesk"),
+        (5, 5),
+        "every processed message is flagged"
+    );
+    assert_eq!(
+        count(&server, "adults", "INBOX", "$FeedbackDesk").0,
+        0,
+        "processed mail moved out"
+    );
+    assert_eq!(
+        count(&server, "adults", "Processed", "$FeedbackDesk").0,
+        1,
+        "processed mail moved to Processed"
+    );
 
     // A second run finds nothing new. (Its reconcile pass re-reads the one message moved to Processed, a
     // duplicate, once: the store then knows it under its Processed UID too.)
     let second = run_mailbot(&["run", "--once", config]);
     assert_ok(&second);
-    assert!(stdout(&second).contains("0 new cases"), "{}", stdout(&second));
+    assert!(
+        stdout(&second).contains("0 new cases"),
+        "{}",
+        stdout(&second)
+    );
     let quiet = run_mailbot(&["run", "--once", config]);
     assert_ok(&quiet);
     assert!(stdout(&quiet).contains("0 messages"), "{}", stdout(&quiet));
@@ -107,14 +162,25 @@ fn appended_and_delivered_mail_becomes_cases_once_over_every_tls_mode() {
     let escalated_reference = {
         let store = work.open_store();
         let cases = store.cases().unwrap();
-        cases.iter().find(|case| case.subject.as_deref() == Some("Complaint 1")).unwrap().reference.clone()
+        cases
+            .iter()
+            .find(|case| case.subject.as_deref() == Some("Complaint 1"))
+            .unwrap()
+            .reference
+            .clone()
     };
     append(
         &server,
         "county.hall",
         "INBOX",
         &[
-            email_with("reply", 0, "Re: Complaint 0", "Here are the photos you asked for.", "In-Reply-To: <app-0@residents.example>\r\n"),
+            email_with(
+                "reply",
+                0,
+                "Re: Complaint 0",
+                "Here are the photos you asked for.",
+                "In-Reply-To: <app-0@residents.example>\r\n",
+            ),
             email(
                 "reply",
                 1,
@@ -129,16 +195,31 @@ fn appended_and_delivered_mail_becomes_cases_once_over_every_tls_mode() {
     // ingestion tests cover that); here both must join their cases, through IMAP.
     let text = stdout(&third);
     assert!(
-        text.contains("2 messages: 0 new cases, 2 replies, 0 escalations") || text.contains("2 messages: 0 new cases, 1 replies, 1 escalations"),
+        text.contains("2 messages: 0 new cases, 2 replies, 0 escalations")
+            || text.contains("2 messages: 0 new cases, 1 replies, 1 escalations"),
         "{text}"
     );
     let store = work.open_store();
     assert_eq!(store.case_count(), 6);
     let cases = store.cases().unwrap();
-    let replied = cases.iter().find(|case| case.subject.as_deref() == Some("Complaint 0")).unwrap();
-    assert_eq!(replied.messages.len(), 2, "the reply joined its case by In-Reply-To");
-    let escalated = cases.iter().find(|case| case.reference == escalated_reference).unwrap();
-    assert_eq!(escalated.messages.len(), 2, "the escalation joined its case by the reference in its subject");
+    let replied = cases
+        .iter()
+        .find(|case| case.subject.as_deref() == Some("Complaint 0"))
+        .unwrap();
+    assert_eq!(
+        replied.messages.len(),
+        2,
+        "the reply joined its case by In-Reply-To"
+    );
+    let escalated = cases
+        .iter()
+        .find(|case| case.reference == escalated_reference)
+        .unwrap();
+    assert_eq!(
+        escalated.messages.len(),
+        2,
+        "the escalation joined its case by the reference in its subject"
+    );
 }
 
 #[test]
@@ -147,7 +228,15 @@ fn a_changed_uidvalidity_starts_the_folder_over_without_duplicates() {
     let work = Workspace::new();
     let messages: Vec<Vec<u8>> = (0..5).map(|i| complaint("uv", i)).collect();
     append(&server, "county.hall", "Feedback", &messages);
-    let config = work.config("", &[plain_mailbox(&server, "county-hall", "county.hall", "folder = \"Feedback\"")]);
+    let config = work.config(
+        "",
+        &[plain_mailbox(
+            &server,
+            "county-hall",
+            "county.hall",
+            "folder = \"Feedback\"",
+        )],
+    );
     let config = config.to_str().unwrap();
     assert_ok(&run_mailbot(&["run", "--once", config]));
     assert_eq!(work.open_store().case_count(), 5);
@@ -162,18 +251,37 @@ fn a_changed_uidvalidity_starts_the_folder_over_without_duplicates() {
 
     let output = run_mailbot(&["run", "--once", config]);
     assert_ok(&output);
-    assert!(stderr(&output).contains("UIDVALIDITY changed"), "{}", stderr(&output));
-    assert!(stdout(&output).contains("6 messages: 1 new cases"), "{}", stdout(&output));
-    assert!(stdout(&output).contains("5 duplicates"), "{}", stdout(&output));
+    assert!(
+        stderr(&output).contains("UIDVALIDITY changed"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        stdout(&output).contains("6 messages: 1 new cases"),
+        "{}",
+        stdout(&output)
+    );
+    assert!(
+        stdout(&output).contains("5 duplicates"),
+        "{}",
+        stdout(&output)
+    );
     assert_eq!(work.open_store().case_count(), 6);
-    assert_eq!(count(&server, "county.hall", "Feedback", "$FeedbackDesk"), (6, 6));
+    assert_eq!(
+        count(&server, "county.hall", "Feedback", "$FeedbackDesk"),
+        (6, 6)
+    );
 }
 
 #[test]
 fn dovecot_restarted_mid_run_loses_nothing_and_idle_sees_new_mail() {
     let server = MailServer::start();
     let work = Workspace::new();
-    seed_maildir(&server, "county.hall", (0..2000).map(|i| complaint("restart", i)));
+    seed_maildir(
+        &server,
+        "county.hall",
+        (0..2000).map(|i| complaint("restart", i)),
+    );
     let config = work.config(
         // IDLE renewed every 2 s: the renewal path runs during the test.
         "backoff_initial_ms = 100\nbackoff_max_secs = 1\ntimeout_secs = 10\nbatch_size = 100\nidle_timeout_secs = 2",
@@ -185,34 +293,76 @@ fn dovecot_restarted_mid_run_loses_nothing_and_idle_sees_new_mail() {
     server.stop();
     std::thread::sleep(Duration::from_millis(1500));
     server.restart();
-    append(&server, "county.hall", "INBOX", &(2000..2010).map(|i| complaint("restart", i)).collect::<Vec<_>>());
-    let all_flagged = wait_until(Duration::from_secs(60), || count(&server, "county.hall", "INBOX", "$FeedbackDesk") == (2010, 2010));
+    append(
+        &server,
+        "county.hall",
+        "INBOX",
+        &(2000..2010)
+            .map(|i| complaint("restart", i))
+            .collect::<Vec<_>>(),
+    );
+    let all_flagged = wait_until(Duration::from_secs(60), || {
+        count(&server, "county.hall", "INBOX", "$FeedbackDesk") == (2010, 2010)
+    });
     let logged = std::fs::read_to_string(&log).unwrap_or_default();
-    assert!(all_flagged, "not everything was processed after the restart: {:?}\n{logged}", count(&server, "county.hall", "INBOX", "$FeedbackDesk"));
+    assert!(
+        all_flagged,
+        "not everything was processed after the restart: {:?}\n{logged}",
+        count(&server, "county.hall", "INBOX", "$FeedbackDesk")
+    );
 
     // The daemon is idle now (and renews its IDLE): new mail is picked up by IDLE.
     std::thread::sleep(Duration::from_millis(2500));
     let started = Instant::now();
-    append(&server, "county.hall", "INBOX", &[complaint("restart", 2010)]);
-    assert!(wait_until(Duration::from_secs(10), || count(&server, "county.hall", "INBOX", "$FeedbackDesk") == (2011, 2011)));
+    append(
+        &server,
+        "county.hall",
+        "INBOX",
+        &[complaint("restart", 2010)],
+    );
+    assert!(wait_until(Duration::from_secs(10), || count(
+        &server,
+        "county.hall",
+        "INBOX",
+        "$FeedbackDesk"
+    ) == (2011, 2011)));
     let latency = started.elapsed();
-    eprintln!("APPEND to flagged (IDLE push, ingest, flag, seen by a polling checker): {latency:?}");
+    eprintln!(
+        "APPEND to flagged (IDLE push, ingest, flag, seen by a polling checker): {latency:?}"
+    );
 
     // Dovecot goes away while the daemon is in IDLE, and comes back.
     server.stop();
     std::thread::sleep(Duration::from_millis(500));
     server.restart();
-    append(&server, "county.hall", "INBOX", &[complaint("restart", 2011)]);
-    let after_idle_restart = wait_until(Duration::from_secs(20), || count(&server, "county.hall", "INBOX", "$FeedbackDesk") == (2012, 2012));
+    append(
+        &server,
+        "county.hall",
+        "INBOX",
+        &[complaint("restart", 2011)],
+    );
+    let after_idle_restart = wait_until(Duration::from_secs(20), || {
+        count(&server, "county.hall", "INBOX", "$FeedbackDesk") == (2012, 2012)
+    });
     terminate(&mut daemon);
     let logged = std::fs::read_to_string(&log).unwrap_or_default();
-    assert!(logged.contains("session ended"), "the daemon never lost its session:\n{logged}");
+    assert!(
+        logged.contains("session ended"),
+        "the daemon never lost its session:\n{logged}"
+    );
     assert!(latency < Duration::from_secs(5), "IDLE took {latency:?}");
-    assert!(after_idle_restart, "not reconnected after a restart during IDLE:\n{logged}");
+    assert!(
+        after_idle_restart,
+        "not reconnected after a restart during IDLE:\n{logged}"
+    );
     let store = work.open_store();
     assert_eq!(store.case_count(), 2012, "{logged}");
     for i in 0..2012 {
-        assert_eq!(message_id_count(&store, &format!("restart-{i}@residents.example")), 1, "message {i}");
+        assert_eq!(
+            message_id_count(&store, &format!("restart-{i}@residents.example")),
+            1,
+            "message {i}"
+        );
     }
 }
 
@@ -221,10 +371,20 @@ fn kill_9_at_random_moments_of_a_1000_message_backlog_makes_each_message_one_cas
     let server = MailServer::start();
     let work = Workspace::new();
     const COUNT: usize = 1000;
-    seed_maildir(&server, "county.hall", (0..COUNT).map(|i| complaint("kill", i)));
-    let config = work.config("batch_size = 50\nbackoff_initial_ms = 50\nbackoff_max_secs = 1", &[plain_mailbox(&server, "county-hall", "county.hall", "")]);
+    seed_maildir(
+        &server,
+        "county.hall",
+        (0..COUNT).map(|i| complaint("kill", i)),
+    );
+    let config = work.config(
+        "batch_size = 50\nbackoff_initial_ms = 50\nbackoff_max_secs = 1",
+        &[plain_mailbox(&server, "county-hall", "county.hall", "")],
+    );
     let config = config.to_str().unwrap();
-    let seed: u64 = std::env::var("KILL_TEST_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| rand::rng().random());
+    let seed: u64 = std::env::var("KILL_TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| rand::rng().random());
     eprintln!("kill -9 test seed: {seed} (KILL_TEST_SEED={seed} to repeat)");
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let log = work.dir.path().join("mailbot.log");
@@ -234,7 +394,11 @@ fn kill_9_at_random_moments_of_a_1000_message_backlog_makes_each_message_one_cas
         let mut daemon = spawn_mailbot(&["run", config], &log);
         // Kill at a random moment after it has logged in: during reconcile, fetch, ingest or flagging.
         let connected = wait_until(Duration::from_secs(10), || {
-            std::fs::read_to_string(&log).unwrap_or_default().matches("connected").count() > round
+            std::fs::read_to_string(&log)
+                .unwrap_or_default()
+                .matches("connected")
+                .count()
+                > round
         });
         assert!(connected, "round {round}: the daemon did not connect");
         let delay = Duration::from_millis(rng.random_range(0..120));
@@ -246,22 +410,38 @@ fn kill_9_at_random_moments_of_a_1000_message_backlog_makes_each_message_one_cas
         if flagged > 0 && flagged < COUNT {
             mid_ingest += 1;
         }
-        assert!(started.elapsed() < Duration::from_secs(120), "the kill rounds took too long");
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the kill rounds took too long"
+        );
     }
     eprintln!("{mid_ingest} of 20 kills landed with the backlog part done");
-    assert!(mid_ingest >= 3, "too few kills landed mid-backlog ({mid_ingest}) to mean anything");
+    assert!(
+        mid_ingest >= 3,
+        "too few kills landed mid-backlog ({mid_ingest}) to mean anything"
+    );
     let finish = run_mailbot(&["run", "--once", config]);
     assert_ok(&finish);
     let store = work.open_store();
     let cases = store.cases().unwrap();
     assert_eq!(cases.len(), COUNT, "one case per message");
-    let subjects: BTreeSet<_> = cases.iter().map(|case| case.subject.clone().unwrap_or_default()).collect();
+    let subjects: BTreeSet<_> = cases
+        .iter()
+        .map(|case| case.subject.clone().unwrap_or_default())
+        .collect();
     assert_eq!(subjects.len(), COUNT, "no message made two cases");
     for i in 0..COUNT {
-        assert_eq!(message_id_count(&store, &format!("kill-{i}@residents.example")), 1, "message {i}");
+        assert_eq!(
+            message_id_count(&store, &format!("kill-{i}@residents.example")),
+            1,
+            "message {i}"
+        );
     }
     drop(store);
-    assert_eq!(count(&server, "county.hall", "INBOX", "$FeedbackDesk"), (COUNT, COUNT));
+    assert_eq!(
+        count(&server, "county.hall", "INBOX", "$FeedbackDesk"),
+        (COUNT, COUNT)
+    );
 }
 
 #[test]
@@ -270,19 +450,35 @@ fn a_message_over_the_size_limit_is_quarantined_and_flagged_not_fetched_whole() 
     let work = Workspace::new();
     let big = email("big", 0, "Photos", &"x".repeat(200_000));
     append(&server, "county.hall", "INBOX", &[big, complaint("big", 1)]);
-    let config = work.config("max_message_bytes = 50000", &[plain_mailbox(&server, "county-hall", "county.hall", "")]);
+    let config = work.config(
+        "max_message_bytes = 50000",
+        &[plain_mailbox(&server, "county-hall", "county.hall", "")],
+    );
     let output = run_mailbot(&["run", "--once", config.to_str().unwrap()]);
     assert_ok(&output);
-    assert!(stdout(&output).contains("2 messages: 1 new cases, 0 replies, 0 escalations, 0 duplicates, 1 quarantined"), "{}", stdout(&output));
+    assert!(
+        stdout(&output).contains(
+            "2 messages: 1 new cases, 0 replies, 0 escalations, 0 duplicates, 1 quarantined"
+        ),
+        "{}",
+        stdout(&output)
+    );
     let store = work.open_store();
     let quarantined = store.quarantined().unwrap();
     assert_eq!(quarantined.len(), 1);
-    assert!(quarantined[0].reason.contains("over the limit"), "{:?}", quarantined[0]);
+    assert!(
+        quarantined[0].reason.contains("over the limit"),
+        "{:?}",
+        quarantined[0]
+    );
     // Only the first limit + 1 bytes were fetched and kept.
     let (_, raw) = store.quarantine(&quarantined[0].id).unwrap().unwrap();
     assert_eq!(raw.len(), 50_001);
     drop(store);
-    assert_eq!(count(&server, "county.hall", "INBOX", "$FeedbackDesk"), (2, 2));
+    assert_eq!(
+        count(&server, "county.hall", "INBOX", "$FeedbackDesk"),
+        (2, 2)
+    );
 }
 
 #[test]
@@ -302,34 +498,68 @@ fn xoauth2_logs_in_with_a_token_from_a_command() {
         )
     };
     let config = work.dir.path().join("oauth.toml");
-    std::fs::write(&config, format!("store = \"{}\"\nbackoff_initial_ms = 10\n{}", work.store_path().display(), mailbox(&token_file))).unwrap();
+    std::fs::write(
+        &config,
+        format!(
+            "store = \"{}\"\nbackoff_initial_ms = 10\n{}",
+            work.store_path().display(),
+            mailbox(&token_file)
+        ),
+    )
+    .unwrap();
     let output = run_mailbot(&["run", "--once", config.to_str().unwrap()]);
     assert_ok(&output);
-    assert!(stdout(&output).contains("1 messages: 1 new cases"), "{}", stdout(&output));
+    assert!(
+        stdout(&output).contains("1 messages: 1 new cases"),
+        "{}",
+        stdout(&output)
+    );
 
     std::fs::write(&token_file, "expired-token-4711\n").unwrap();
     let refused = run_mailbot(&["run", "--once", config.to_str().unwrap()]);
     assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
-    assert!(stderr(&refused).contains("AUTHENTICATIONFAILED"), "{}", stderr(&refused));
-    assert!(!stderr(&refused).contains("expired-token-4711"), "the token was logged");
+    assert!(
+        stderr(&refused).contains("AUTHENTICATIONFAILED"),
+        "{}",
+        stderr(&refused)
+    );
+    assert!(
+        !stderr(&refused).contains("expired-token-4711"),
+        "the token was logged"
+    );
 }
 
 #[test]
 fn reconcile_re_ingests_processed_mail_the_store_lost() {
     let server = MailServer::start();
     let work = Workspace::new();
-    append(&server, "county.hall", "INBOX", &(0..4).map(|i| complaint("lost", i)).collect::<Vec<_>>());
-    let config = work.config("", &[plain_mailbox(&server, "county-hall", "county.hall", "")]);
+    append(
+        &server,
+        "county.hall",
+        "INBOX",
+        &(0..4).map(|i| complaint("lost", i)).collect::<Vec<_>>(),
+    );
+    let config = work.config(
+        "",
+        &[plain_mailbox(&server, "county-hall", "county.hall", "")],
+    );
     let config = config.to_str().unwrap();
     assert_ok(&run_mailbot(&["run", "--once", config]));
-    assert_eq!(count(&server, "county.hall", "INBOX", "$FeedbackDesk"), (4, 4));
+    assert_eq!(
+        count(&server, "county.hall", "INBOX", "$FeedbackDesk"),
+        (4, 4)
+    );
 
     // A power cut ate the store's last writes (sled's flush does not force the drive's cache): here, all
     // of them. The messages are flagged, so a plain run would skip them; reconcile brings them back.
     std::fs::remove_dir_all(work.store_path()).unwrap();
     let output = run_mailbot(&["reconcile", config]);
     assert_ok(&output);
-    assert!(stdout(&output).contains("4 messages: 4 new cases"), "{}", stdout(&output));
+    assert!(
+        stdout(&output).contains("4 messages: 4 new cases"),
+        "{}",
+        stdout(&output)
+    );
     let store = work.open_store();
     assert_eq!(store.case_count(), 4);
     drop(store);
@@ -352,17 +582,38 @@ fn polling_works_and_a_broken_mailbox_does_not_stop_the_others() {
     );
     let log = work.dir.path().join("mailbot.log");
     let mut daemon = spawn_mailbot(&["run", config.to_str().unwrap()], &log);
-    append(&server, "county.hall", "INBOX", &(0..3).map(|i| complaint("poll", i)).collect::<Vec<_>>());
-    let first = wait_until(Duration::from_secs(15), || count(&server, "county.hall", "INBOX", "$FeedbackDesk") == (3, 3));
+    append(
+        &server,
+        "county.hall",
+        "INBOX",
+        &(0..3).map(|i| complaint("poll", i)).collect::<Vec<_>>(),
+    );
+    let first = wait_until(Duration::from_secs(15), || {
+        count(&server, "county.hall", "INBOX", "$FeedbackDesk") == (3, 3)
+    });
     append(&server, "county.hall", "INBOX", &[complaint("poll", 3)]);
-    let second = wait_until(Duration::from_secs(5), || count(&server, "county.hall", "INBOX", "$FeedbackDesk") == (4, 4));
+    let second = wait_until(Duration::from_secs(5), || {
+        count(&server, "county.hall", "INBOX", "$FeedbackDesk") == (4, 4)
+    });
     terminate(&mut daemon);
     let logged = std::fs::read_to_string(&log).unwrap();
-    assert!(first && second, "the good mailbox did not keep up:\n{logged}");
+    assert!(
+        first && second,
+        "the good mailbox did not keep up:\n{logged}"
+    );
     assert!(logged.contains("polling every 1 s"), "{logged}");
-    assert!(logged.contains("SIGTERM: shutting down") && logged.contains("stopped;"), "no graceful shutdown:\n{logged}");
-    let broken_failures = logged.lines().filter(|line| line.contains("session ended") && line.contains("mailbox=broken")).count();
-    assert!(broken_failures >= 2, "the broken mailbox should keep retrying:\n{logged}");
+    assert!(
+        logged.contains("SIGTERM: shutting down") && logged.contains("stopped;"),
+        "no graceful shutdown:\n{logged}"
+    );
+    let broken_failures = logged
+        .lines()
+        .filter(|line| line.contains("session ended") && line.contains("mailbox=broken"))
+        .count();
+    assert!(
+        broken_failures >= 2,
+        "the broken mailbox should keep retrying:\n{logged}"
+    );
     assert!(!logged.contains(PASSWORD), "the log shows the password");
     assert_eq!(work.open_store().case_count(), 4);
 }
@@ -380,25 +631,48 @@ fn check_config_lists_every_problem_and_run_refuses_a_bad_config() {
     let checked = run_mailbot(&["check-config", bad]);
     assert_eq!(checked.status.code(), Some(1));
     let text = stderr(&checked);
-    for needle in ["idle_timeout_secs", "only allowed to a loopback host", "secret_env", "route_hint: `nowhere`", "4 problems"] {
+    for needle in [
+        "idle_timeout_secs",
+        "only allowed to a loopback host",
+        "secret_env",
+        "route_hint: `nowhere`",
+        "4 problems",
+    ] {
         assert!(text.contains(needle), "missing {needle:?}:\n{text}");
     }
     let refused = run_mailbot(&["run", bad]);
     assert_eq!(refused.status.code(), Some(2));
-    assert!(stderr(&refused).contains("refusing to start"), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("refusing to start"),
+        "{}",
+        stderr(&refused)
+    );
 
     let good = work.config("", &["name = \"adults\"\nhost = \"127.0.0.1\"\ntls = \"plain-loopback\"\nuser = \"adults@kent.example\"".to_string()]);
     let checked = run_mailbot(&["check-config", good.to_str().unwrap()]);
     assert_ok(&checked);
-    assert!(stdout(&checked).contains("valid, 1 mailbox"), "{}", stdout(&checked));
-    assert!(!stdout(&checked).contains(PASSWORD), "check-config printed the secret");
+    assert!(
+        stdout(&checked).contains("valid, 1 mailbox"),
+        "{}",
+        stdout(&checked)
+    );
+    assert!(
+        !stdout(&checked).contains(PASSWORD),
+        "check-config printed the secret"
+    );
 }
 
 #[test]
 fn the_example_config_is_valid_apart_from_its_secrets() {
     let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/mailbot.toml");
     let policy = feedback_core::Policy::kent();
-    let hints: BTreeSet<String> = policy.document.service_areas.keys().chain(policy.document.mailbox_hints.keys()).cloned().collect();
+    let hints: BTreeSet<String> = policy
+        .document
+        .service_areas
+        .keys()
+        .chain(policy.document.mailbox_hints.keys())
+        .cloned()
+        .collect();
     let config = Config::load(&example, Some(&hints), Checks::SyntaxOnly).unwrap();
     assert_eq!(config.mailboxes.len(), 3);
 }

@@ -14,8 +14,20 @@ const TEST_NAME: &str = "durability::a_batch_survives_an_abort_right_after_inges
 fn batch() -> Vec<RawMessage> {
     let mut batch: Vec<RawMessage> = (1..=200)
         .map(|uid| {
-            let body = format!("Complaint {uid}: the grass verge on Park Lane has not been cut all summer.");
-            raw("INBOX", uid, email("ann@example.org", &format!("Verge {uid}"), &format!("d{uid}@example.org"), &[], &body))
+            let body = format!(
+                "Complaint {uid}: the grass verge on Park Lane has not been cut all summer."
+            );
+            raw(
+                "INBOX",
+                uid,
+                email(
+                    "ann@example.org",
+                    &format!("Verge {uid}"),
+                    &format!("d{uid}@example.org"),
+                    &[],
+                    &body,
+                ),
+            )
         })
         .collect();
     batch.push(raw("INBOX", 201, Vec::new()));
@@ -26,7 +38,11 @@ fn batch() -> Vec<RawMessage> {
 #[test]
 fn a_batch_survives_an_abort_right_after_ingest_batch_returns() {
     if let Ok(dir) = std::env::var(CHILD_ENV) {
-        let ingestor = Ingestor::new(Store::open(store_path(dir.as_ref())).unwrap(), feedback_core::Policy::kent(), settings());
+        let ingestor = Ingestor::new(
+            Store::open(store_path(dir.as_ref())).unwrap(),
+            feedback_core::Policy::kent(),
+            settings(),
+        );
         let outcomes = ingestor.ingest_batch(batch(), today()).unwrap();
         // A leading newline: the harness has already printed the test's name on this line.
         let mut out = String::from("\n");
@@ -50,7 +66,10 @@ fn a_batch_survives_an_abort_right_after_ingest_batch_returns() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(!output.status.success(), "the child should have aborted: {stdout}");
+    assert!(
+        !output.status.success(),
+        "the child should have aborted: {stdout}"
+    );
     let outcomes: Vec<(String, String)> = stdout
         .lines()
         .filter_map(|l| l.strip_prefix("OUTCOME "))
@@ -59,25 +78,45 @@ fn a_batch_survives_an_abort_right_after_ingest_batch_returns() {
             (kind.to_string(), id.to_string())
         })
         .collect();
-    assert_eq!(outcomes.len(), 202, "child output: {stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(
+        outcomes.len(),
+        202,
+        "child output: {stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 
     let store = Store::open(store_path(dir.path())).unwrap();
     for (uid, (kind, id)) in (1..).zip(&outcomes) {
-        let locator = store.locate("INBOX", 1, uid).unwrap().unwrap_or_else(|| panic!("uid {uid} lost"));
+        let locator = store
+            .locate("INBOX", 1, uid)
+            .unwrap()
+            .unwrap_or_else(|| panic!("uid {uid} lost"));
         assert_eq!(locator.id(), id);
         match kind.as_str() {
             "new" => {
-                let case = store.case(id).unwrap().unwrap_or_else(|| panic!("case {id} lost"));
+                let case = store
+                    .case(id)
+                    .unwrap()
+                    .unwrap_or_else(|| panic!("case {id} lost"));
                 assert_eq!(case.messages.len(), 1);
                 assert!(store.message(&case.messages[0]).unwrap().is_some());
-                assert!(store.outbox_entry(id).unwrap().is_some(), "outbox entry of {id} lost");
+                assert!(
+                    store.outbox_entry(id).unwrap().is_some(),
+                    "outbox entry of {id} lost"
+                );
             }
-            _ => assert!(store.quarantine(id).unwrap().is_some(), "quarantine record {id} lost"),
+            _ => assert!(
+                store.quarantine(id).unwrap().is_some(),
+                "quarantine record {id} lost"
+            ),
         }
     }
     assert_eq!(store.case_count(), 200);
     // Fetching the batch again after the crash makes nothing new.
     let ingestor = Ingestor::new(store, feedback_core::Policy::kent(), settings());
     let again = ingestor.ingest_batch(batch(), today()).unwrap();
-    assert!(again.iter().all(|o| matches!(o, Outcome::Duplicate(_))), "{again:?}");
+    assert!(
+        again.iter().all(|o| matches!(o, Outcome::Duplicate(_))),
+        "{again:?}"
+    );
 }

@@ -14,17 +14,82 @@ use crate::util::{Desk, raw, settings, today};
 pub struct Gen(u64);
 
 const TOKENS: &[&[u8]] = &[
-    b"\r\n", b"\n", b"\r\n\r\n", b"--", b"--b\r\n", b"--b--\r\n", b"=?utf-8?B?", b"=?iso-8859-1?Q?", b"?=", b"=\r\n", b"=E2=80", b"=ZZ",
-    b"Content-Type: multipart/mixed; boundary=b\r\n", b"Content-Type: text/html\r\n", b"Content-Type: message/rfc822\r\n",
-    b"Content-Transfer-Encoding: base64\r\n", b"Content-Transfer-Encoding: quoted-printable\r\n", b"charset=", b"boundary=\"",
-    b"\0", b"\xff\xfe", b"\xc3", b"\xe2\x80", b"<", b">", b"<script>", b"</", b"&#", b";", b":", b"\"", b"\\", b" ", b"\t", b"(", b")",
-    b"From: ", b"Subject: ", b"Message-ID: <", b"In-Reply-To: <", b"References: ", b"Date: ", b"KCC-2026-000001", b"escalate",
+    b"\r\n",
+    b"\n",
+    b"\r\n\r\n",
+    b"--",
+    b"--b\r\n",
+    b"--b--\r\n",
+    b"=?utf-8?B?",
+    b"=?iso-8859-1?Q?",
+    b"?=",
+    b"=\r\n",
+    b"=E2=80",
+    b"=ZZ",
+    b"Content-Type: multipart/mixed; boundary=b\r\n",
+    b"Content-Type: text/html\r\n",
+    b"Content-Type: message/rfc822\r\n",
+    b"Content-Transfer-Encoding: base64\r\n",
+    b"Content-Transfer-Encoding: quoted-printable\r\n",
+    b"charset=",
+    b"boundary=\"",
+    b"\0",
+    b"\xff\xfe",
+    b"\xc3",
+    b"\xe2\x80",
+    b"<",
+    b">",
+    b"<script>",
+    b"</",
+    b"&#",
+    b";",
+    b":",
+    b"\"",
+    b"\\",
+    b" ",
+    b"\t",
+    b"(",
+    b")",
+    b"From: ",
+    b"Subject: ",
+    b"Message-ID: <",
+    b"In-Reply-To: <",
+    b"References: ",
+    b"Date: ",
+    b"KCC-2026-000001",
+    b"escalate",
 ];
 
 const WORDS: &[&str] = &[
-    "complaint", "pothole", "bin", "road", "library", "social worker", "unhappy", "thank you", "stage 2", "escalate", "court",
-    "freedom of information", "insurance claim", "my mother", "care home", "school", "appeal", "councillor", "not", "very", "😀", "é",
-    "الطريق", "道路", "\u{202e}", "&amp;", "<b>", "=20", "\t",
+    "complaint",
+    "pothole",
+    "bin",
+    "road",
+    "library",
+    "social worker",
+    "unhappy",
+    "thank you",
+    "stage 2",
+    "escalate",
+    "court",
+    "freedom of information",
+    "insurance claim",
+    "my mother",
+    "care home",
+    "school",
+    "appeal",
+    "councillor",
+    "not",
+    "very",
+    "😀",
+    "é",
+    "الطريق",
+    "道路",
+    "\u{202e}",
+    "&amp;",
+    "<b>",
+    "=20",
+    "\t",
 ];
 
 impl Gen {
@@ -49,7 +114,10 @@ impl Gen {
     }
 
     fn words(&mut self, n: usize) -> String {
-        (0..n).map(|_| *self.pick(WORDS)).collect::<Vec<_>>().join(" ")
+        (0..n)
+            .map(|_| *self.pick(WORDS))
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
     /// One input: a structured message, a mutated seed, or noise.
@@ -66,7 +134,12 @@ impl Gen {
 
     fn header(&mut self) -> Vec<u8> {
         let value = match self.below(6) {
-            0 => format!("=?{}?{}?{}?=", self.pick(&["utf-8", "iso-8859-1", "x-bogus", "shift_jis", ""]), self.pick(&["B", "Q", "X"]), self.words(2)),
+            0 => format!(
+                "=?{}?{}?{}?=",
+                self.pick(&["utf-8", "iso-8859-1", "x-bogus", "shift_jis", ""]),
+                self.pick(&["B", "Q", "X"]),
+                self.words(2)
+            ),
             1 => format!("<{}@{}>", self.next(), self.words(1)),
             2 => format!("\"{}\" <{}@example.org>", self.words(2), self.below(1000)),
             _ => {
@@ -74,7 +147,21 @@ impl Gen {
                 self.words(n)
             }
         };
-        let name = *self.pick(&["From", "To", "Cc", "Subject", "Message-ID", "In-Reply-To", "References", "Date", "Reply-To", "X-Odd", "Auto-Submitted", "List-Id", "Content-Type"]);
+        let name = *self.pick(&[
+            "From",
+            "To",
+            "Cc",
+            "Subject",
+            "Message-ID",
+            "In-Reply-To",
+            "References",
+            "Date",
+            "Reply-To",
+            "X-Odd",
+            "Auto-Submitted",
+            "List-Id",
+            "Content-Type",
+        ]);
         format!("{name}: {value}\r\n").into_bytes()
     }
 
@@ -87,8 +174,22 @@ impl Gen {
         let kind = if depth > 2 { 0 } else { self.below(5) };
         match kind {
             0 | 1 => {
-                let ctype = *self.pick(&["text/plain", "text/html", "text/calendar", "application/pdf", "image/png", ""]);
-                let charset = *self.pick(&["utf-8", "iso-8859-1", "x-unknown", "utf-16", "windows-1252", ""]);
+                let ctype = *self.pick(&[
+                    "text/plain",
+                    "text/html",
+                    "text/calendar",
+                    "application/pdf",
+                    "image/png",
+                    "",
+                ]);
+                let charset = *self.pick(&[
+                    "utf-8",
+                    "iso-8859-1",
+                    "x-unknown",
+                    "utf-16",
+                    "windows-1252",
+                    "",
+                ]);
                 let cte = *self.pick(&["", "base64", "quoted-printable", "8bit", "x-weird"]);
                 out.extend(format!("Content-Type: {ctype}; charset={charset}\r\nContent-Transfer-Encoding: {cte}\r\n\r\n").into_bytes());
                 let n = self.below(40);
@@ -99,9 +200,16 @@ impl Gen {
                 out.extend(self.structured(depth + 1));
             }
             _ => {
-                let declared = if self.below(4) == 0 { "other".to_string() } else { boundary.clone() };
+                let declared = if self.below(4) == 0 {
+                    "other".to_string()
+                } else {
+                    boundary.clone()
+                };
                 let subtype = *self.pick(&["mixed", "alternative", "related", "report", "digest"]);
-                out.extend(format!("Content-Type: multipart/{subtype}; boundary=\"{declared}\"\r\n\r\n").into_bytes());
+                out.extend(
+                    format!("Content-Type: multipart/{subtype}; boundary=\"{declared}\"\r\n\r\n")
+                        .into_bytes(),
+                );
                 for _ in 0..self.below(4) {
                     out.extend(format!("--{boundary}\r\n").into_bytes());
                     out.extend(self.structured(depth + 1));
@@ -150,11 +258,18 @@ impl Gen {
 
 /// The small fixtures, as mutation seeds.
 fn seeds() -> Vec<Vec<u8>> {
-    crate::corpus::fixtures().into_iter().map(|(_, bytes, _)| bytes).filter(|b| b.len() <= 2048).collect()
+    crate::corpus::fixtures()
+        .into_iter()
+        .map(|(_, bytes, _)| bytes)
+        .filter(|b| b.len() <= 2048)
+        .collect()
 }
 
 fn count() -> usize {
-    std::env::var("MAILBOT_FUZZ_INPUTS").ok().and_then(|n| n.parse().ok()).unwrap_or(1_000_000)
+    std::env::var("MAILBOT_FUZZ_INPUTS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1_000_000)
 }
 
 #[test]
@@ -168,10 +283,20 @@ fn a_million_generated_messages_parse_and_assess_without_panicking() {
     let quarantined = AtomicUsize::new(0);
     let caught = AtomicUsize::new(0);
     let bytes = AtomicUsize::new(0);
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(1, 8);
+    let threads = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(1, 8);
     std::thread::scope(|scope| {
         for thread in 0..threads {
-            let (seeds, policy, settings, assessed, quarantined, caught, bytes) = (&seeds, &policy, &settings, &assessed, &quarantined, &caught, &bytes);
+            let (seeds, policy, settings, assessed, quarantined, caught, bytes) = (
+                &seeds,
+                &policy,
+                &settings,
+                &assessed,
+                &quarantined,
+                &caught,
+                &bytes,
+            );
             scope.spawn(move || {
                 let mut generator = Gen::new(0x5eed_0000 + thread as u64);
                 let share = total / threads + usize::from(thread < total % threads);
@@ -193,10 +318,20 @@ fn a_million_generated_messages_parse_and_assess_without_panicking() {
             });
         }
     });
-    let (assessed, quarantined, caught) = (assessed.into_inner(), quarantined.into_inner(), caught.into_inner());
-    eprintln!("fuzz: {total} inputs of {} bytes on average, {assessed} assessed, {quarantined} quarantined ({caught} parser panics caught)", bytes.into_inner() / total.max(1));
+    let (assessed, quarantined, caught) = (
+        assessed.into_inner(),
+        quarantined.into_inner(),
+        caught.into_inner(),
+    );
+    eprintln!(
+        "fuzz: {total} inputs of {} bytes on average, {assessed} assessed, {quarantined} quarantined ({caught} parser panics caught)",
+        bytes.into_inner() / total.max(1)
+    );
     assert_eq!(assessed + quarantined, total);
-    assert!(total < 1000 || (assessed > total / 2 && quarantined > 0), "a degenerate generator: {assessed} assessed, {quarantined} quarantined");
+    assert!(
+        total < 1000 || (assessed > total / 2 && quarantined > 0),
+        "a degenerate generator: {assessed} assessed, {quarantined} quarantined"
+    );
 }
 
 #[test]
@@ -227,9 +362,15 @@ fn generated_batches_through_the_store_make_a_case_or_quarantine_each() {
     assert_eq!(desk.store().case_count(), new);
     assert_eq!(desk.store().quarantined().unwrap().len(), quarantined);
     for uid in 1..=uid {
-        assert!(desk.ingestor.knows("INBOX", 1, uid).unwrap(), "uid {uid} unknown");
+        assert!(
+            desk.ingestor.knows("INBOX", 1, uid).unwrap(),
+            "uid {uid} unknown"
+        );
     }
-    assert!(new > 1000 && quarantined > 0, "{new} cases, {quarantined} quarantined");
+    assert!(
+        new > 1000 && quarantined > 0,
+        "{new} cases, {quarantined} quarantined"
+    );
 }
 
 /// Compiled once: building Kent's policy takes longer than assessing a message.

@@ -19,7 +19,11 @@ pub fn received() -> DateTime<FixedOffset> {
 }
 
 pub fn settings() -> IngestSettings {
-    IngestSettings { reference_prefix: "KCC".into(), max_message_bytes: 64 * 1024 * 1024, max_attachment_bytes_kept: 1024 * 1024 }
+    IngestSettings {
+        reference_prefix: "KCC".into(),
+        max_message_bytes: 64 * 1024 * 1024,
+        max_attachment_bytes_kept: 1024 * 1024,
+    }
 }
 
 /// A temp directory with a store and an ingestor over it.
@@ -35,7 +39,11 @@ impl Desk {
 
     pub fn with_settings(settings: IngestSettings) -> Desk {
         let dir = tempfile::tempdir().unwrap();
-        let ingestor = Ingestor::new(Store::open(store_path(dir.path())).unwrap(), Policy::kent(), settings);
+        let ingestor = Ingestor::new(
+            Store::open(store_path(dir.path())).unwrap(),
+            Policy::kent(),
+            settings,
+        );
         Desk { dir, ingestor }
     }
 
@@ -44,7 +52,11 @@ impl Desk {
         let Desk { dir, ingestor } = self;
         let settings = ingestor.settings().clone();
         drop(ingestor);
-        let ingestor = Ingestor::new(Store::open(store_path(dir.path())).unwrap(), Policy::kent(), settings);
+        let ingestor = Ingestor::new(
+            Store::open(store_path(dir.path())).unwrap(),
+            Policy::kent(),
+            settings,
+        );
         Desk { dir, ingestor }
     }
 
@@ -67,12 +79,27 @@ pub fn store_path(dir: &Path) -> PathBuf {
 
 /// A fetched message in `mailbox` with UIDVALIDITY 1.
 pub fn raw(mailbox: &str, uid: u32, bytes: impl Into<Vec<u8>>) -> RawMessage {
-    RawMessage { mailbox: mailbox.into(), uidvalidity: 1, uid, bytes: bytes.into(), internal_date: Some(received()), route_hint: None }
+    RawMessage {
+        mailbox: mailbox.into(),
+        uidvalidity: 1,
+        uid,
+        bytes: bytes.into(),
+        internal_date: Some(received()),
+        route_hint: None,
+    }
 }
 
 /// An email with CRLF line endings.
-pub fn email(from: &str, subject: &str, message_id: &str, extra_headers: &[&str], body: &str) -> Vec<u8> {
-    let mut out = format!("From: {from}\r\nTo: county.hall@kent.example\r\nSubject: {subject}\r\nDate: Tue, 24 Nov 2026 09:00:00 +0000\r\n");
+pub fn email(
+    from: &str,
+    subject: &str,
+    message_id: &str,
+    extra_headers: &[&str],
+    body: &str,
+) -> Vec<u8> {
+    let mut out = format!(
+        "From: {from}\r\nTo: county.hall@kent.example\r\nSubject: {subject}\r\nDate: Tue, 24 Nov 2026 09:00:00 +0000\r\n"
+    );
     if !message_id.is_empty() {
         out.push_str(&format!("Message-ID: <{message_id}>\r\n"));
     }
