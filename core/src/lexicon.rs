@@ -287,10 +287,13 @@ pub struct Scan<'a> {
 }
 
 impl Lexicon {
-    /// Compiles the cue file, reporting unknown areas and empty phrases into `problems`.
+    /// Compiles the cue file, reporting empty phrases (and unknown areas, see below) into `problems`.
+    /// Cues for an area the policy lacks are a problem when `strict_areas` (the cue file was written for
+    /// this policy), and are skipped otherwise (the shared English cues know areas a council may not have).
     pub fn compile(
         source: &LexiconSource,
         areas: &BTreeMap<String, ServiceAreaSpec>,
+        strict_areas: bool,
         problems: &mut Vec<PolicyProblem>,
     ) -> Lexicon {
         let mut patterns: Vec<(String, PatternMeta)> = Vec::new();
@@ -353,6 +356,7 @@ impl Lexicon {
                         );
                     }
                 }
+                None if !strict_areas => {}
                 None => problems.push(PolicyProblem {
                     field: format!("areas.{area}"),
                     message: format!("no service area `{area}` in the policy's [service_areas]"),

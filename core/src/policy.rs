@@ -218,6 +218,7 @@ impl Policy {
         Policy::load_with_models(
             KENT_POLICY,
             ENGLISH_CUES,
+            true,
             Some(ENGLISH_KIND_MODEL),
             Some(KENT_PROCEDURE_MODEL),
         )
@@ -226,18 +227,19 @@ impl Policy {
 
     /// Loads a policy file and a cue file, checking every reference between them.
     pub fn load(policy_toml: &str, cues_toml: &str) -> Result<Policy, PolicyError> {
-        Policy::load_with_models(policy_toml, cues_toml, Some(ENGLISH_KIND_MODEL), None)
+        Policy::load_with_models(policy_toml, cues_toml, true, Some(ENGLISH_KIND_MODEL), None)
     }
 
     /// Kent's policy with untrained models: what the trainer computes features with (so a stale model
     /// never stops its own retraining).
     pub fn kent_untrained() -> Result<Policy, PolicyError> {
-        Policy::load_with_models(KENT_POLICY, ENGLISH_CUES, None, None)
+        Policy::load_with_models(KENT_POLICY, ENGLISH_CUES, true, None, None)
     }
 
     fn load_with_models(
         policy_toml: &str,
         cues_toml: &str,
+        strict_areas: bool,
         kind_model: Option<&str>,
         procedure_model: Option<&str>,
     ) -> Result<Policy, PolicyError> {
@@ -251,7 +253,7 @@ impl Policy {
             message: err.to_string(),
         })?;
         let mut problems = document.problems();
-        let lexicon = Lexicon::compile(&cues, &document.service_areas, &mut problems);
+        let lexicon = Lexicon::compile(&cues, &document.service_areas, strict_areas, &mut problems);
         let kind_model: KindModel = match kind_model {
             Some(source) => toml::from_str(source).map_err(|err| PolicyError::Syntax {
                 file: "kind model".into(),
@@ -296,7 +298,13 @@ impl Policy {
 
     /// Loads a council's policy file with the embedded English cues.
     pub fn load_with_default_cues(policy_toml: &str) -> Result<Policy, PolicyError> {
-        Policy::load(policy_toml, ENGLISH_CUES)
+        Policy::load_with_models(
+            policy_toml,
+            ENGLISH_CUES,
+            false,
+            Some(ENGLISH_KIND_MODEL),
+            None,
+        )
     }
 
     /// The embedded Kent policy file, as a starting point for another council's.
@@ -462,11 +470,26 @@ fn check_clock(clock: &ClockSpec, at: &str, problem: &mut impl FnMut(String, Str
     let length = |period: &Period| match period {
         Period::WorkingDays(n) | Period::CalendarDays(n) | Period::CalendarMonths(n) => *n,
     };
-    if length(&clock.period) == 0 {
-        problem(
-            format!("{at}.{}.period", clock.milestone),
-            "a clock must be at least 1 day or month".into(),
-        );
+    // A year of working days (or days, or 36 months) is longer than any complaints clock; the bound also
+    // keeps date arithmetic on a bad file from running for ever.
+    let limit = |period: &Period| match period {
+        Period::WorkingDays(_) => 260,
+        Period::CalendarDays(_) => 366,
+        Period::CalendarMonths(_) => 36,
+    };
+    for (name, period) in std::iter::once(("period", &clock.period))
+        .chain(clock.extended.as_ref().map(|e| ("extended", e)))
+    {
+        if length(period) == 0 || length(period) > limit(period) {
+            problem(
+                format!("{at}.{}.{name}", clock.milestone),
+                format!(
+                    "a clock must be at least 1 and at most {} of its unit, not {}",
+                    limit(period),
+                    length(period)
+                ),
+            );
+        }
     }
     if let Some(extended) = &clock.extended
         && (std::mem::discriminant(extended) != std::mem::discriminant(&clock.period)
@@ -528,5 +551,28 @@ mod tests {
             problems.iter().any(|p| p.field == "cautions.safeguarding"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn another_council_without_some_service_areas_loads_with_the_default_cues() {
+        let section = "[service_areas.country_parks]\nname = \"Country parks and countryside\"\ndirectorate = \"growth_environment_transport\"\nprocedure = \"corporate\"\n";
+        assert!(KENT_POLICY.contains(section));
+        let other = KENT_POLICY.replacen(section, "", 1);
+        let policy = Policy::load_with_default_cues(&other).unwrap();
+        assert!(!policy.document.service_areas.contains_key("country_parks"));
+        // A cue file written for this policy must match it, though.
+        let err = Policy::load(&other, ENGLISH_CUES).unwrap_err().to_string();
+        assert!(err.contains("country_parks"), "{err}");
+    }
+
+    #[test]
+    fn a_clock_longer_than_any_complaints_clock_is_refused() {
+        let broken = KENT_POLICY.replacen(
+            "period = { working_days = 20 }",
+            "period = { working_days = 4000000000 }",
+            1,
+        );
+        let err = Policy::load(&broken, ENGLISH_CUES).unwrap_err().to_string();
+        assert!(err.contains("at most 260"), "{err}");
     }
 }
