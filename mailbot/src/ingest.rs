@@ -324,6 +324,7 @@ impl Ingestor {
             mailbox: raw.mailbox.clone(),
             assessment,
             state,
+            channel: Channel::Email,
             message,
             recipient,
             outbox_status,

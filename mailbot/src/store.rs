@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use chrono::{DateTime, FixedOffset, NaiveDate};
-use feedback_core::{Assessment, CaseState, Event, Policy, TransitionError};
+use feedback_core::{Assessment, CaseState, Channel, Event, Policy, TransitionError};
 use serde::{Deserialize, Serialize};
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 use sled::{Transactional, Tree};
@@ -163,6 +163,59 @@ pub struct HistoryEntry {
     pub message: Option<String>,
     /// What happened, in words.
     pub note: String,
+    /// Exactly when, where known (entries written before this field existed have only the day).
+    #[serde(default)]
+    pub at: Option<DateTime<FixedOffset>>,
+    /// Who did it: a staff user's name, or `None` for mailbot itself.
+    #[serde(default)]
+    pub by: Option<String>,
+}
+
+/// A field of an assessment that a reviewer can correct.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[allow(missing_docs)]
+pub enum ReviewField {
+    Kind,
+    Procedure,
+    Directorate,
+    Exclusions,
+}
+
+/// A reviewer's correction of what the classifier decided (kept so the team can measure the classifier
+/// and grow the labelled corpus from real mail).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Correction {
+    /// When.
+    pub at: DateTime<FixedOffset>,
+    /// The staff user.
+    pub by: String,
+    /// Which decision.
+    pub field: ReviewField,
+    /// What the classifier said, as its label (`complaint`, `corporate`, a sorted comma list of exclusions).
+    pub from: String,
+    /// What the reviewer set.
+    pub to: String,
+}
+
+/// A reviewer's sign-off of a case's classification.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Review {
+    /// When.
+    pub at: DateTime<FixedOffset>,
+    /// The staff user.
+    pub by: String,
+}
+
+/// A staff note on a case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Note {
+    /// When.
+    pub at: DateTime<FixedOffset>,
+    /// The staff user.
+    pub by: String,
+    /// The text (plain text; escaped wherever shown).
+    pub text: String,
 }
 
 /// A case.
@@ -188,6 +241,25 @@ pub struct CaseRecord {
     pub messages: Vec<String>,
     /// What happened to it.
     pub history: Vec<HistoryEntry>,
+    /// How it reached the council.
+    #[serde(default = "default_channel")]
+    pub channel: Channel,
+    /// The reviewer's sign-off, once the classification has been confirmed or corrected.
+    #[serde(default)]
+    pub review: Option<Review>,
+    /// The reviewer's corrections, oldest first (the assessment holds the corrected values).
+    #[serde(default)]
+    pub corrections: Vec<Correction>,
+    /// Staff notes, oldest first.
+    #[serde(default)]
+    pub notes: Vec<Note>,
+    /// Compensation paid to the person, in pence, if any.
+    #[serde(default)]
+    pub compensation_paid_pence: Option<u64>,
+}
+
+fn default_channel() -> Channel {
+    Channel::Email
 }
 
 /// The state of an outbox entry.
@@ -242,6 +314,8 @@ pub struct NewCase {
     pub assessment: Assessment,
     /// The initial lifecycle state.
     pub state: CaseState,
+    /// How it reached the council.
+    pub channel: Channel,
     /// The first message.
     pub message: NewMessage,
     /// The acknowledgement's recipient.
@@ -530,7 +604,14 @@ impl Tx<'_> {
                 event: None,
                 message: Some(key),
                 note: "case opened".into(),
+                at: new.received,
+                by: None,
             }],
+            channel: new.channel,
+            review: None,
+            corrections: Vec::new(),
+            notes: Vec::new(),
+            compensation_paid_pence: None,
         };
         self.cases.insert(reference.as_bytes(), to_json(&case)?)?;
         let entry = OutboxEntry {
@@ -579,6 +660,8 @@ impl Tx<'_> {
             event: None,
             message: Some(key.clone()),
             note: "message added".into(),
+            at: message.record.received,
+            by: None,
         });
         let transition = event.map(|(event, policy)| {
             let result = case.state.apply(event, policy);
@@ -590,6 +673,8 @@ impl Tx<'_> {
                         message: Some(key.clone()),
                         note: format!("moved to `{}` ({:?})", next.stage_id(policy), next.status)
                             .to_lowercase(),
+                        at: message.record.received,
+                        by: None,
                     });
                     case.state = next.clone();
                 }
@@ -598,6 +683,8 @@ impl Tx<'_> {
                     event: None,
                     message: Some(key.clone()),
                     note: format!("`{}` was asked for but not applied: {err}", event.name()),
+                    at: message.record.received,
+                    by: None,
                 }),
             }
             result
@@ -888,6 +975,8 @@ impl Store {
                         event: Some(event),
                         message: None,
                         note: note.to_string(),
+                        at: None,
+                        by: None,
                     });
                     cases.insert(reference.as_bytes(), to_json(&case)?)?;
                 }
