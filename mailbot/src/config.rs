@@ -58,6 +58,9 @@ pub struct Config {
     /// The mailboxes to watch, one task each.
     #[serde(default, rename = "mailbox")]
     pub mailboxes: Vec<MailboxConfig>,
+    /// The web console (`[admin]`); served by `mailbot run` when present.
+    #[serde(default)]
+    pub admin: Option<crate::console::AdminConfig>,
 }
 
 /// One watched mailbox (`[[mailbox]]`).
@@ -351,6 +354,11 @@ impl Config {
             }
             for (field, message) in mailbox.problems(service_areas, checks) {
                 problem(format!("{place}.{field}"), message);
+            }
+        }
+        if let Some(admin) = &self.admin {
+            for (field, message) in admin.problems() {
+                problem(format!("admin.{field}"), message);
             }
         }
         out

@@ -7,11 +7,16 @@
 //! - [`config`]: the daemon's TOML configuration, validated with every problem listed.
 //! - [`imap`]: one IMAP session of one mailbox: connect, log in, fetch, mark, IDLE.
 //! - [`daemon`]: one task per mailbox, reconnection with backoff, shutdown, `--once` and reconcile.
+//! - [`casework`]: review, corrections, lifecycle actions, notes, other channels, quarantine retry and
+//!   what is due: the operations the console and the CLI share.
+//! - [`console`]: the feedback team's web console and the web-form endpoint (axum).
 //!
 //! Feature flags: none.
 #![warn(missing_docs)]
 
+pub mod casework;
 pub mod config;
+pub mod console;
 pub mod daemon;
 pub mod imap;
 pub mod ingest;

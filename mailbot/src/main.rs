@@ -3,8 +3,10 @@
 //! Commands that need no mail server: `classify` (JSON lines in, assessments out), `evaluate` (accuracy on
 //! the labelled corpus), `check-policy` (validate a council's policy file) and `check-config` (validate a
 //! daemon config). The daemon: `run CONFIG [--once]` watches the configured mailboxes; `reconcile CONFIG`
-//! re-ingests processed messages the store lacks.
+//! re-ingests processed messages the store lacks. The feedback team: `serve CONFIG` (the web console),
+//! `hash-password`, `import`, `cases`, `case`, `reclassify` (see `admin_cli`).
 
+mod admin_cli;
 mod classify;
 mod evaluate;
 
@@ -20,7 +22,7 @@ use clap::{Parser, Subcommand};
 use feedback_core::Policy;
 use mailbot::config::{Checks, Config, ProcessedAction};
 use mailbot::daemon::{self, Mode};
-use mailbot::ingest::{IngestSettings, Ingestor};
+use mailbot::ingest::Ingestor;
 use mailbot::store::Store;
 use tokio_util::sync::CancellationToken;
 
@@ -81,6 +83,64 @@ enum Command {
     Reconcile {
         /// The config file.
         config: PathBuf,
+    },
+    /// Serve the feedback team's web console (the config's `[admin]` section) until Ctrl-C or SIGTERM.
+    Serve {
+        /// The config file.
+        config: PathBuf,
+    },
+    /// Read a password from standard input and print its argon2 hash for `[[admin.user]]`.
+    HashPassword,
+    /// Ingest saved messages (.eml files) into the store as if fetched from a mailbox named `import`.
+    Import {
+        /// The config file.
+        config: PathBuf,
+        /// The message files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// List cases, newest first.
+    Cases {
+        /// The config file.
+        config: PathBuf,
+        /// open, all, received, acknowledged, responded, referred or closed.
+        #[arg(long, default_value = "open")]
+        state: String,
+        /// Write JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one case: assessment, clocks with working days left, history.
+    Case {
+        /// The config file.
+        config: PathBuf,
+        /// The case reference, e.g. KCC-2026-000123.
+        reference: String,
+        /// Write JSON (the case, its messages and its clocks).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Correct a case's classification as a reviewer (recorded with who and when).
+    Reclassify {
+        /// The config file.
+        config: PathBuf,
+        /// The case reference.
+        reference: String,
+        /// The member of staff making the correction.
+        #[arg(long)]
+        by: String,
+        /// The kind, e.g. complaint, comment, compliment, fault_report.
+        #[arg(long)]
+        kind: Option<String>,
+        /// The procedure, e.g. corporate, adult_social_care; `none` for none.
+        #[arg(long)]
+        procedure: Option<String>,
+        /// The directorate; `none` for none.
+        #[arg(long)]
+        directorate: Option<String>,
+        /// The exclusions that apply, comma separated; `none` for none.
+        #[arg(long)]
+        exclusions: Option<String>,
     },
     /// Benchmark yardstick: a bare `UID FETCH 1:* (BODY.PEEK[])` of a configured mailbox's folder.
     #[command(hide = true)]
@@ -210,6 +270,41 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if once { Mode::Once } else { Mode::Run },
         ),
         Command::Reconcile { config } => daemon(cli.policy.as_ref(), &config, Mode::Reconcile),
+        Command::Serve { config } => admin_cli::serve(&config, load_policy(cli.policy.as_ref())?),
+        Command::HashPassword => admin_cli::hash_password(),
+        Command::Import { config, files } => {
+            admin_cli::import(&config, load_policy(cli.policy.as_ref())?, &files)
+        }
+        Command::Cases {
+            config,
+            state,
+            json,
+        } => admin_cli::cases(&config, load_policy(cli.policy.as_ref())?, &state, json),
+        Command::Case {
+            config,
+            reference,
+            json,
+        } => admin_cli::case(&config, load_policy(cli.policy.as_ref())?, &reference, json),
+        Command::Reclassify {
+            config,
+            reference,
+            by,
+            kind,
+            procedure,
+            directorate,
+            exclusions,
+        } => admin_cli::reclassify(
+            &config,
+            load_policy(cli.policy.as_ref())?,
+            &reference,
+            &by,
+            &admin_cli::ReclassifyArgs {
+                kind,
+                procedure,
+                directorate,
+                exclusions,
+            },
+        ),
         Command::BareFetch { config, mailbox } => {
             let config = Config::load(&config, None, Checks::Environment)?;
             let chosen = match &mailbox {
@@ -235,7 +330,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 /// The route hints a mailbox may give: service area ids and the policy's mailbox hint names.
-fn service_areas(policy: &Policy) -> BTreeSet<String> {
+pub(crate) fn service_areas(policy: &Policy) -> BTreeSet<String> {
     policy
         .document
         .service_areas
@@ -245,7 +340,7 @@ fn service_areas(policy: &Policy) -> BTreeSet<String> {
         .collect()
 }
 
-fn init_logging() {
+pub(crate) fn init_logging() {
     let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     // async-imap traces every command and response, LOGIN's password and message bodies included: never
@@ -267,11 +362,9 @@ fn daemon(policy: Option<&PathBuf>, config_path: &Path, mode: Mode) -> anyhow::R
     let config = Config::load(config_path, Some(&service_areas(&policy)), Checks::Environment).map_err(|problems| anyhow::anyhow!("{problems}\nrefusing to start: fix the config (`mailbot check-config` lists the problems)"))?;
     let store = Store::open(&config.store)
         .with_context(|| format!("opening the store {}", config.store.display()))?;
-    let settings = IngestSettings {
-        reference_prefix: config.reference_prefix.clone(),
-        max_message_bytes: config.max_message_bytes,
-        max_attachment_bytes_kept: config.max_attachment_bytes_kept,
-    };
+    let settings = admin_cli::settings(&config);
+    let console_store = store.clone();
+    let console_policy = policy.clone();
     let ingestor = Ingestor::new(store, policy, settings);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -280,7 +373,16 @@ fn daemon(policy: Option<&PathBuf>, config_path: &Path, mode: Mode) -> anyhow::R
     let tally = runtime.block_on(async {
         let cancel = CancellationToken::new();
         daemon::cancel_on_signals(cancel.clone())?;
-        daemon::run(config, ingestor, mode, cancel).await
+        let console = if mode == Mode::Run {
+            admin_cli::start_console(&config, console_store, console_policy, cancel.clone()).await?
+        } else {
+            None
+        };
+        let tally = daemon::run(config, ingestor, mode, cancel).await;
+        if let Some(console) = console {
+            console.await.context("the admin console task")??;
+        }
+        tally
     })?;
     if mode != Mode::Run {
         // Not println!: a closed stdout must not turn a finished run into a panic.
