@@ -9,6 +9,8 @@
 //!   sharing a Message-ID;
 //! - `replies`: replies joining their case by subject reference, In-Reply-To and References; escalation;
 //! - `durability`: a batch survives the process aborting right after `ingest_batch` returns;
+//! - `console`: the admin console over real HTTP: sign-in, CSRF, review, lifecycle, injection, other
+//!   channels, quarantine retry, the web-form endpoint, deadlines;
 //! - `store`: schema versions, permissions, cursors, quarantine, outbox, references.
 
 // Test helpers outside `#[test]` functions may unwrap and panic: a failure is the test failing.
@@ -19,6 +21,8 @@
     clippy::indexing_slicing
 )]
 
+#[path = "mailbot/console.rs"]
+mod console;
 #[path = "mailbot/corpus.rs"]
 mod corpus;
 #[path = "mailbot/dedup.rs"]

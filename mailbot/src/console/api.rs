@@ -9,12 +9,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::rejection::JsonRejection;
+use axum::body::Body;
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Local;
 use feedback_core::Channel;
+use futures::StreamExt;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -161,6 +162,77 @@ pub async fn preflight(State(console): State<Arc<Console>>, headers: HeaderMap) 
     with_cors(response, origin)
 }
 
+/// The most of an oversized body read (and dropped) before answering 413: a client still sending when
+/// the connection closes would get a reset instead of the answer.
+const DRAIN_LIMIT: usize = 1024 * 1024;
+
+/// The body as JSON: `application/json`, at most `limit` bytes.
+async fn json_body(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+) -> Result<serde_json::Value, (StatusCode, String)> {
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+    let mut stream = body.into_data_stream();
+    let mut bytes = Vec::new();
+    let mut seen = 0usize;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|err| {
+            (
+                StatusCode::BAD_REQUEST,
+                format!("the body could not be read: {err}"),
+            )
+        })?;
+        seen = seen.saturating_add(chunk.len());
+        if seen <= limit {
+            bytes.extend_from_slice(&chunk);
+        } else if seen > DRAIN_LIMIT {
+            break;
+        }
+    }
+    if seen > limit {
+        return Err((
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the body is over the limit of {limit} bytes"),
+        ));
+    }
+    if !json {
+        return Err((
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "expected a request with `Content-Type: application/json`".into(),
+        ));
+    }
+    serde_json::from_slice(&bytes).map_err(|err| {
+        (
+            StatusCode::BAD_REQUEST,
+            format!("the body is not JSON: {err}"),
+        )
+    })
+}
+
+/// The form from a JSON value: an object of the right fields only (serde would take an array too).
+fn parse(value: serde_json::Value) -> Result<WebForm, String> {
+    if !value.is_object() {
+        return Err(format!(
+            "the body is a JSON {}, not an object",
+            match value {
+                serde_json::Value::Array(_) => "array",
+                serde_json::Value::String(_) => "string",
+                serde_json::Value::Number(_) => "number",
+                serde_json::Value::Bool(_) => "boolean",
+                _ => "null",
+            }
+        ));
+    }
+    let form: WebForm = serde_json::from_value(value).map_err(|err| err.to_string())?;
+    check(&form)?;
+    Ok(form)
+}
+
 fn check(form: &WebForm) -> Result<(), String> {
     if form.text.trim().is_empty() {
         return Err("`text` is empty: send what the person wrote".into());
@@ -188,7 +260,7 @@ pub async fn web_form(
     State(console): State<Arc<Console>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    body: Result<Json<WebForm>, JsonRejection>,
+    body: Body,
 ) -> Response {
     let Some(origin) = allowed_origin(&console, &headers).cloned() else {
         return failure(
@@ -208,19 +280,19 @@ pub async fn web_form(
             .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
         response
     } else {
-        match body {
-            Err(rejection) => failure(
-                rejection.status(),
-                &rejection.body_text(),
+        match json_body(&headers, body, console.config.form_max_bytes).await {
+            Err((status, message)) => failure(
+                status,
+                &message,
                 "send a JSON object {\"text\": \"...\"} with optional \"subject\", \"name\", \"email\" and \"service_area\", as Content-Type: application/json",
             ),
-            Ok(Json(form)) => match check(&form) {
+            Ok(value) => match parse(value) {
                 Err(why) => failure(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     &why,
                     "correct the form and send it again",
                 ),
-                Ok(()) => create(&console, form),
+                Ok(form) => create(&console, form),
             },
         }
     };

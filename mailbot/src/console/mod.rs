@@ -186,7 +186,6 @@ impl Console {
 
 /// The console's routes.
 pub fn router(console: Arc<Console>) -> Router {
-    let form_limit = console.config.form_max_bytes;
     Router::new()
         .route("/login", get(auth::login_page).post(auth::login))
         .route("/logout", post(auth::logout))
@@ -203,10 +202,7 @@ pub fn router(console: Arc<Console>) -> Router {
         .route("/static/console.css", get(pages::stylesheet))
         .route(
             "/api/cases",
-            get(api::list)
-                .post(api::web_form)
-                .options(api::preflight)
-                .layer(axum::extract::DefaultBodyLimit::max(form_limit)),
+            get(api::list).post(api::web_form).options(api::preflight),
         )
         .route("/api/cases/{reference}", get(api::show))
         .layer(axum::middleware::map_response(security_headers))
