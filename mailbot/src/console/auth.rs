@@ -59,16 +59,26 @@ pub struct Staff {
 
 impl Staff {
     /// Checks a form's CSRF token against the session's, in constant time.
-    pub fn check_csrf(&self, token: &str) -> Result<(), Response> {
+    pub fn check_csrf(&self, token: &str) -> Result<(), CsrfRefused> {
         if bool::from(token.as_bytes().ct_eq(self.csrf.as_bytes())) {
             Ok(())
         } else {
-            Err((
-                StatusCode::FORBIDDEN,
-                "the form's security token is missing or out of date: reload the page and try again",
-            )
-                .into_response())
+            Err(CsrfRefused)
         }
+    }
+}
+
+/// A POST whose CSRF token is missing or wrong: 403, nothing done.
+#[derive(Debug, Clone, Copy)]
+pub struct CsrfRefused;
+
+impl IntoResponse for CsrfRefused {
+    fn into_response(self) -> Response {
+        (
+            StatusCode::FORBIDDEN,
+            "the form's security token is missing or out of date: reload the page and try again",
+        )
+            .into_response()
     }
 }
 
@@ -299,7 +309,7 @@ pub async fn logout(
     Form(form): Form<CsrfForm>,
 ) -> Response {
     if let Err(refused) = staff.check_csrf(&form.csrf) {
-        return refused;
+        return refused.into_response();
     }
     if let Some(id) = cookie_value(&headers, SESSION_COOKIE) {
         console.auth.end(id);

@@ -269,7 +269,7 @@ pub async fn review(
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
     if let Err(refused) = staff.check_csrf(field(&form, "csrf").unwrap_or_default()) {
-        return refused;
+        return refused.into_response();
     }
     let back = format!("/cases/{reference}");
     let work = &console.casework;
@@ -328,7 +328,7 @@ pub async fn action(
     Form(form): Form<ActionForm>,
 ) -> Response {
     if let Err(refused) = staff.check_csrf(&form.csrf) {
-        return refused;
+        return refused.into_response();
     }
     let back = format!("/cases/{reference}");
     let result = event(&form.action, form.outcome.as_deref())
@@ -361,7 +361,7 @@ pub async fn note(
     Form(form): Form<NoteForm>,
 ) -> Response {
     if let Err(refused) = staff.check_csrf(&form.csrf) {
-        return refused;
+        return refused.into_response();
     }
     match console
         .casework
@@ -444,7 +444,7 @@ pub async fn retry(
     Form(form): Form<super::auth::CsrfForm>,
 ) -> Response {
     if let Err(refused) = staff.check_csrf(&form.csrf) {
-        return refused;
+        return refused.into_response();
     }
     match console
         .casework
@@ -548,7 +548,7 @@ pub async fn record(
     Form(form): Form<RecordForm>,
 ) -> Response {
     if let Err(refused) = staff.check_csrf(&form.csrf) {
-        return refused;
+        return refused.into_response();
     }
     let result = recorded(&form)
         .map_err(|why| anyhow::Error::new(CaseworkError::Refused(why)))
