@@ -20,6 +20,9 @@ use crate::casework::{
     CaseworkError, Reclassification, Recorded, Retry, StateFilter, labels, parse_label,
 };
 
+/// The most cases a queue or list page shows (the page stays quick with a large store).
+const PAGE_CASES: usize = 100;
+
 const TEMPLATES: &[(&str, &str)] = &[
     ("layout.html", include_str!("templates/layout.html")),
     ("login.html", include_str!("templates/login.html")),
@@ -138,12 +141,16 @@ pub async fn queue(
     Query(done): Query<Done>,
 ) -> Response {
     match console.casework.review_queue() {
-        Ok(cases) => render(
-            &console,
-            StatusCode::OK,
-            "queue.html",
-            context! { staff, cases, choices => choices(), message => done_message(&done) },
-        ),
+        Ok(mut cases) => {
+            let total = cases.len();
+            cases.truncate(PAGE_CASES);
+            render(
+                &console,
+                StatusCode::OK,
+                "queue.html",
+                context! { staff, cases, total, choices => choices(), message => done_message(&done) },
+            )
+        }
         Err(err) => failure(&console, &staff, &err, "/"),
     }
 }
@@ -182,12 +189,16 @@ pub async fn cases(
         "closed",
     ];
     match console.casework.cases(filter) {
-        Ok(cases) => render(
-            &console,
-            StatusCode::OK,
-            "cases.html",
-            context! { staff, cases, state, states },
-        ),
+        Ok(mut cases) => {
+            let total = cases.len();
+            cases.truncate(PAGE_CASES);
+            render(
+                &console,
+                StatusCode::OK,
+                "cases.html",
+                context! { staff, cases, total, state, states },
+            )
+        }
         Err(err) => failure(&console, &staff, &err, "/"),
     }
 }
