@@ -660,6 +660,7 @@ impl Casework {
                 };
                 let acknowledgement = matches!(clock.milestone.as_str(), "acknowledge" | "contact");
                 if acknowledgement
+                    && !clock.met
                     && clock.working_days_left <= 1
                     && matches!(outbox.get(&case.reference), Some(OutboxStatus::Pending))
                 {
