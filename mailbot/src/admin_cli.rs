@@ -80,13 +80,13 @@ pub async fn start_console(
 /// `mailbot serve CONFIG`: the console alone, until Ctrl-C or SIGTERM.
 pub fn serve(config_path: &Path, policy: Policy) -> anyhow::Result<ExitCode> {
     crate::init_logging();
-    let (config, casework) = casework(config_path, policy)?;
-    let admin = config.admin.clone().with_context(|| {
+    let admin = load(config_path, &policy)?.admin.with_context(|| {
         format!(
             "{} has no `[admin]` section: add one to serve the console",
             config_path.display()
         )
     })?;
+    let (_, casework) = casework(config_path, policy)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

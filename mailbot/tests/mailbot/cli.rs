@@ -147,9 +147,12 @@ fn cases_case_and_reclassify_work_with_clear_errors_and_exit_codes() {
     );
     assert_eq!(case.review.unwrap().by, "alice");
 
-    // A config that cannot be read is exit code 2.
+    // A config that cannot be read is exit code 2; so is serving a config without `[admin]`.
     let broken = mailbot(&["cases", "/nonexistent/mailbot.toml"]);
     assert_eq!(broken.status.code(), Some(2));
+    let no_console = mailbot(&["serve", config]);
+    assert_eq!(no_console.status.code(), Some(2));
+    assert!(text(&no_console.stderr).contains("has no `[admin]` section"));
 }
 
 #[test]
