@@ -58,6 +58,18 @@ pub struct Config {
     /// The mailboxes to watch, one task each.
     #[serde(default, rename = "mailbox")]
     pub mailboxes: Vec<MailboxConfig>,
+    /// The `/metrics` and `/healthz` endpoint (`[metrics]`); none when not given.
+    #[serde(default)]
+    pub metrics: MetricsConfig,
+}
+
+/// Where `mailbot run` serves `/metrics` and `/healthz` (`[metrics]`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// A loopback address and port, e.g. `127.0.0.1:9187`; not served when not given.
+    #[serde(default)]
+    pub listen: Option<std::net::SocketAddr>,
 }
 
 /// One watched mailbox (`[[mailbox]]`).
@@ -323,6 +335,16 @@ impl Config {
         }
         if self.timeout_secs == 0 {
             problem("timeout_secs".into(), "must be more than 0".into());
+        }
+        if let Some(listen) = self.metrics.listen
+            && !listen.ip().is_loopback()
+        {
+            problem(
+                "metrics.listen".into(),
+                format!(
+                    "`{listen}` is not a loopback address: serve metrics on 127.0.0.1 or [::1] and let a local Prometheus agent or a reverse proxy with access control reach them"
+                ),
+            );
         }
         if self.mailboxes.is_empty() {
             problem(

@@ -7,6 +7,8 @@
 //! - [`config`]: the daemon's TOML configuration, validated with every problem listed.
 //! - [`imap`]: one IMAP session of one mailbox: connect, log in, fetch, mark, IDLE.
 //! - [`daemon`]: one task per mailbox, reconnection with backoff, shutdown, `--once` and reconcile.
+//! - [`import`]: an mbox file or a Maildir folder backfilled into cases, resumably.
+//! - [`metrics`]: Prometheus counters and gauges, `/healthz` and `/metrics`.
 //!
 //! Feature flags: none.
 #![warn(missing_docs)]
@@ -14,6 +16,8 @@
 pub mod config;
 pub mod daemon;
 pub mod imap;
+pub mod import;
 pub mod ingest;
+pub mod metrics;
 pub mod parse;
 pub mod store;
