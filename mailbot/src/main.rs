@@ -424,7 +424,8 @@ fn daemon(policy: Option<&PathBuf>, config_path: &Path, mode: Mode) -> anyhow::R
         };
         let tally = daemon::run(config, ingestor, mode, cancel, metrics).await;
         if let Some(server) = server {
-            let _ = server.await;
+            // Graceful: in-flight scrapes finish; a client holding a connection open cannot stall the exit.
+            let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
         }
         tally
     })?;

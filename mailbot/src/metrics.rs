@@ -81,51 +81,59 @@ impl Metrics {
             deadline_breaches: Gauge::default(),
             mailboxes: Mutex::new(BTreeMap::new()),
         };
-        registry.register(
-            "messages_ingested",
-            "Messages stored as a new case, a reply or an escalation",
-            metrics.ingested.clone(),
-        );
-        registry.register(
-            "messages_quarantined",
-            "Messages kept raw in quarantine (unreadable or over the size limit)",
-            metrics.quarantined.clone(),
-        );
-        registry.register(
-            "messages_duplicate",
-            "Messages fetched again that were already stored",
-            metrics.duplicates.clone(),
-        );
-        registry.register(
-            "acknowledgements_sent",
-            "Acknowledgements sent",
-            metrics.acknowledgements_sent.clone(),
-        );
-        registry.register(
-            "acknowledgements_failed",
-            "Acknowledgement sends that failed",
-            metrics.acknowledgements_failed.clone(),
-        );
+        for (name, help, counter) in [
+            (
+                "messages_ingested",
+                "Messages stored as a new case, a reply or an escalation",
+                &metrics.ingested,
+            ),
+            (
+                "messages_quarantined",
+                "Messages kept raw in quarantine (unreadable or over the size limit)",
+                &metrics.quarantined,
+            ),
+            (
+                "messages_duplicate",
+                "Messages fetched again that were already stored",
+                &metrics.duplicates,
+            ),
+            (
+                "acknowledgements_sent",
+                "Acknowledgements sent",
+                &metrics.acknowledgements_sent,
+            ),
+            (
+                "acknowledgements_failed",
+                "Acknowledgement sends that failed",
+                &metrics.acknowledgements_failed,
+            ),
+        ] {
+            registry.register(name, help, counter.clone());
+        }
         registry.register(
             "imap_reconnects",
             "IMAP sessions that ended in an error and were retried, by mailbox",
             metrics.reconnects.clone(),
         );
-        registry.register(
-            "mailbox_up",
-            "1 while the mailbox is connected, 0 while it is not",
-            metrics.mailbox_up.clone(),
-        );
-        registry.register(
-            "cases",
-            "Cases in the store, by status and procedure",
-            metrics.cases.clone(),
-        );
-        registry.register(
-            "outbox_entries",
-            "Acknowledgement outbox entries, by status",
-            metrics.outbox.clone(),
-        );
+        for (name, help, family) in [
+            (
+                "mailbox_up",
+                "1 while the mailbox is connected, 0 while it is not",
+                &metrics.mailbox_up,
+            ),
+            (
+                "cases",
+                "Cases in the store, by status and procedure",
+                &metrics.cases,
+            ),
+            (
+                "outbox_entries",
+                "Acknowledgement outbox entries, by status",
+                &metrics.outbox,
+            ),
+        ] {
+            registry.register(name, help, family.clone());
+        }
         registry.register(
             "deadline_breaches",
             "Open cases past a due date of their current stage that is not yet met",

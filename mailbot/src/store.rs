@@ -1227,6 +1227,9 @@ enum BackupLine {
     },
 }
 
+/// What [`read_backup`] does with each record: `(tree, key, value)`.
+type RecordSink<'a> = &'a mut dyn FnMut(&str, Vec<u8>, Vec<u8>) -> anyhow::Result<()>;
+
 fn base64_decode(text: &str, line: usize) -> anyhow::Result<Vec<u8>> {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD
@@ -1236,10 +1239,7 @@ fn base64_decode(text: &str, line: usize) -> anyhow::Result<Vec<u8>> {
 
 /// Reads a backup file's records after checking it whole: the header, every line, the end line and its
 /// count. `each` gets `(tree, key, value)`; `None` just validates. Returns the number of records.
-fn read_backup(
-    file: &Path,
-    mut each: Option<&mut dyn FnMut(&str, Vec<u8>, Vec<u8>) -> anyhow::Result<()>>,
-) -> anyhow::Result<u64> {
+fn read_backup(file: &Path, mut each: Option<RecordSink<'_>>) -> anyhow::Result<u64> {
     use std::io::BufRead as _;
     let reader = std::io::BufReader::new(
         std::fs::File::open(file)

@@ -196,7 +196,7 @@ fn import_without_a_source_is_refused() {
 /// A generated message: every one a new complaint; every fifth without a Message-ID (so only the position
 /// identifies it).
 fn generated(index: usize) -> String {
-    let id = if index % 5 == 0 {
+    let id = if index.is_multiple_of(5) {
         String::new()
     } else {
         format!("Message-ID: <bulk-{index}@example.org>\n")
