@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use chrono::{DateTime, FixedOffset, NaiveDate};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{ProgressBar, ProgressState, ProgressStyle};
 use sha2::{Digest, Sha256};
 
 use crate::imap::Tally;
@@ -150,9 +150,15 @@ fn progress_bar(wanted: bool, total: usize) -> anyhow::Result<ProgressBar> {
     let bar = ProgressBar::new(total as u64);
     bar.set_style(
         ProgressStyle::with_template(
-            "[{elapsed_precise}] {wide_bar} {human_pos}/{human_len} messages, {per_sec}, {eta} left",
+            "[{elapsed_precise}] {wide_bar} {human_pos}/{human_len} messages, {rate}, {eta} left",
         )
-        .context("the progress bar template")?,
+        .context("the progress bar template")?
+        .with_key(
+            "rate",
+            |state: &ProgressState, out: &mut dyn std::fmt::Write| {
+                let _ = write!(out, "{:.0}/s", state.per_sec());
+            },
+        ),
     );
     Ok(bar)
 }
