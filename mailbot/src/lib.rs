@@ -6,6 +6,7 @@
 //!   made durable by one flush.
 //! - [`config`]: the daemon's TOML configuration, validated with every problem listed.
 //! - [`imap`]: one IMAP session of one mailbox: connect, log in, fetch, mark, IDLE.
+//! - [`report`]: the policy's monitoring report as JSON, CSV and an HTML page with charts.
 //! - [`daemon`]: one task per mailbox, reconnection with backoff, shutdown, `--once` and reconcile.
 //!
 //! Feature flags: none.
@@ -16,4 +17,5 @@ pub mod daemon;
 pub mod imap;
 pub mod ingest;
 pub mod parse;
+pub mod report;
 pub mod store;
