@@ -338,7 +338,8 @@ impl Config {
         if self.retention.closed_cases_days == Some(0) {
             problem(
                 "retention.closed_cases_days".into(),
-                "must be more than 0 (leave it out to keep closed cases until purged by date)".into(),
+                "must be more than 0 (leave it out to keep closed cases until purged by date)"
+                    .into(),
             );
         }
         if self.mailboxes.is_empty() {

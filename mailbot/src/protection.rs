@@ -284,9 +284,17 @@ pub fn erase(
     let address = normalise_address(address)?;
     let found = holdings(store, &address)?;
     let removal = Removal {
-        cases: found.cases.iter().map(|(c, _)| c.reference.clone()).collect(),
+        cases: found
+            .cases
+            .iter()
+            .map(|(c, _)| c.reference.clone())
+            .collect(),
         redact: found.other_messages.iter().map(|m| m.key.clone()).collect(),
-        quarantine: found.quarantined.iter().map(|(q, _)| q.id.clone()).collect(),
+        quarantine: found
+            .quarantined
+            .iter()
+            .map(|(q, _)| q.id.clone())
+            .collect(),
     };
     let subject_sha256 = address_hash(&address);
     let removed = store.remove(

@@ -385,16 +385,14 @@ fn original(case: &CaseRecord, field: ReviewField) -> String {
         .map_or_else(|| current(&case.assessment, field), |c| c.from.clone())
 }
 
-/// A field's label as the assessment holds it now (the same form corrections use).
+/// A field's label as the assessment holds it now, in the form corrections use: `none` for no procedure
+/// or directorate, exclusions as a sorted comma list (empty for none).
 fn current(assessment: &Assessment, field: ReviewField) -> String {
+    let or_none = |value: Option<String>| value.unwrap_or_else(|| "none".into());
     match field {
         ReviewField::Kind => label(&assessment.kind),
-        ReviewField::Procedure => assessment.procedure.as_ref().map(label).unwrap_or_default(),
-        ReviewField::Directorate => assessment
-            .directorate
-            .as_ref()
-            .map(label)
-            .unwrap_or_default(),
+        ReviewField::Procedure => or_none(assessment.procedure.as_ref().map(label)),
+        ReviewField::Directorate => or_none(assessment.directorate.as_ref().map(label)),
         ReviewField::Exclusions => assessment
             .exclusions
             .iter()
@@ -495,12 +493,22 @@ pub fn to_csv(report: &Report) -> anyhow::Result<String> {
         report.compensation.total_pence.to_string(),
     );
     row("review", "", "reviewed", report.review.reviewed.to_string());
-    row("review", "", "corrected", report.review.corrected.to_string());
+    row(
+        "review",
+        "",
+        "corrected",
+        report.review.corrected.to_string(),
+    );
     for (field, n) in &report.review.wrong_by_field {
         row("review_wrong", "", field, n.to_string());
     }
     for (name, counts) in &report.review.by_label {
-        row("review_label", name, "predicted", counts.predicted.to_string());
+        row(
+            "review_label",
+            name,
+            "predicted",
+            counts.predicted.to_string(),
+        );
         row("review_label", name, "wrong", counts.wrong.to_string());
     }
     for change in &report.review.changes {
@@ -555,4 +563,3 @@ fn standard_rows(
             .unwrap_or_default(),
     );
 }
-

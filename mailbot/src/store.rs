@@ -1307,9 +1307,7 @@ impl Store {
             .equalities_tree()?
             .get(reference.as_bytes())
             .context("reading equalities data")?;
-        bytes
-            .map(|b| from_json(&b, "equalities data"))
-            .transpose()
+        bytes.map(|b| from_json(&b, "equalities data")).transpose()
     }
 
     /// The audit log of removals (purges, erasures), oldest first.
@@ -1459,8 +1457,8 @@ impl Store {
         use std::os::unix::fs::PermissionsExt;
         let mut pending = vec![self.path.clone()];
         while let Some(dir) = pending.pop() {
-            let entries = std::fs::read_dir(&dir)
-                .with_context(|| format!("listing {}", dir.display()))?;
+            let entries =
+                std::fs::read_dir(&dir).with_context(|| format!("listing {}", dir.display()))?;
             for entry in entries {
                 let path = entry
                     .with_context(|| format!("listing {}", dir.display()))?

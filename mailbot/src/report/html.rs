@@ -140,23 +140,24 @@ fn view(report: &Report) -> View<'_> {
         })
         .map(label)
         .collect();
-    let rows = |table: &std::collections::BTreeMap<String, std::collections::BTreeMap<String, usize>>| {
-        table
-            .iter()
-            .map(|(name, counts)| Row {
-                name: report
-                    .names
-                    .get(name)
-                    .cloned()
-                    .unwrap_or_else(|| humanise(name)),
-                cells: kinds
-                    .iter()
-                    .map(|k| counts.get(k).copied().unwrap_or(0))
-                    .collect(),
-                total: counts.values().sum(),
-            })
-            .collect::<Vec<_>>()
-    };
+    let rows =
+        |table: &std::collections::BTreeMap<String, std::collections::BTreeMap<String, usize>>| {
+            table
+                .iter()
+                .map(|(name, counts)| Row {
+                    name: report
+                        .names
+                        .get(name)
+                        .cloned()
+                        .unwrap_or_else(|| humanise(name)),
+                    cells: kinds
+                        .iter()
+                        .map(|k| counts.get(k).copied().unwrap_or(0))
+                        .collect(),
+                    total: counts.values().sum(),
+                })
+                .collect::<Vec<_>>()
+        };
     let outcomes = report
         .outcomes
         .iter()
@@ -193,7 +194,11 @@ fn view(report: &Report) -> View<'_> {
             .iter()
             .map(|(body, n)| {
                 (
-                    report.names.get(body).cloned().unwrap_or_else(|| body.clone()),
+                    report
+                        .names
+                        .get(body)
+                        .cloned()
+                        .unwrap_or_else(|| body.clone()),
                     *n,
                 )
             })
@@ -229,7 +234,9 @@ fn standard(s: &Standard) -> StandardView {
         met: s.met,
         missed: s.missed,
         pending: s.pending,
-        percent: s.percent().map_or_else(|| "–".into(), |p| format!("{p:.1}%")),
+        percent: s
+            .percent()
+            .map_or_else(|| "–".into(), |p| format!("{p:.1}%")),
     }
 }
 
@@ -339,7 +346,11 @@ fn volume_chart(report: &Report) -> Chart {
                 width,
                 height,
                 fill: colour,
-                title: format!("{}: {count} {}", month_label(&month.month), name.to_lowercase()),
+                title: format!(
+                    "{}: {count} {}",
+                    month_label(&month.month),
+                    name.to_lowercase()
+                ),
             });
         }
         texts.push(Text {
@@ -370,10 +381,7 @@ fn volume_chart(report: &Report) -> Chart {
             .collect(),
         legend: SERIES
             .iter()
-            .map(|(_, name, colour)| Legend {
-                name,
-                colour,
-            })
+            .map(|(_, name, colour)| Legend { name, colour })
             .collect(),
     }
 }
