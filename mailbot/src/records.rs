@@ -126,12 +126,23 @@ fn uk_today() -> NaiveDate {
     uk_local_time(Utc::now()).date()
 }
 
+/// Creates (or truncates) an output file readable by its owner only: exports hold personal data.
+fn create_private(path: &Path) -> anyhow::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))
+}
+
 /// Writes `text` to the file, or to standard output.
 fn emit(output: Option<&Path>, text: &str) -> anyhow::Result<()> {
     match output {
-        Some(path) => {
-            std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
-        }
+        Some(path) => create_private(path)?
+            .write_all(text.as_bytes())
+            .with_context(|| format!("writing {}", path.display())),
         None => {
             let mut stdout = std::io::stdout().lock();
             stdout
@@ -192,13 +203,16 @@ pub fn run(command: RecordsCommand, policy: &Policy) -> anyhow::Result<ExitCode>
             output,
         } => {
             let (_, store) = open(&config)?;
-            let mut buffer = Vec::new();
-            let count = if corrections {
-                export::export_corrections(&store, all_reviewed, &mut buffer)?
-            } else {
-                export::export_cases(&store, with_equalities, &mut buffer)?
+            let mut out: Box<dyn Write> = match &output {
+                Some(path) => Box::new(std::io::BufWriter::new(create_private(path)?)),
+                None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
             };
-            emit(output.as_deref(), &String::from_utf8_lossy(&buffer))?;
+            let count = if corrections {
+                export::export_corrections(&store, all_reviewed, &mut out)?
+            } else {
+                export::export_cases(&store, with_equalities, &mut out)?
+            };
+            out.flush().context("writing the export")?;
             eprintln!("{count} line{} exported", if count == 1 { "" } else { "s" });
         }
         RecordsCommand::Purge {

@@ -145,11 +145,11 @@ fn view(report: &Report) -> View<'_> {
             table
                 .iter()
                 .map(|(name, counts)| Row {
-                    name: report
-                        .names
-                        .get(name)
-                        .cloned()
-                        .unwrap_or_else(|| humanise(name)),
+                    name: match report.names.get(name) {
+                        Some(display) => display.clone(),
+                        None if name == "none" => "No service identified".into(),
+                        None => humanise(name),
+                    },
                     cells: kinds
                         .iter()
                         .map(|k| counts.get(k).copied().unwrap_or(0))

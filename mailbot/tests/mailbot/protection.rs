@@ -449,4 +449,19 @@ fn the_purge_and_erase_commands_explain_missing_arguments() {
     assert_eq!(value["removed"]["cases"], 0);
     let access = run(&["subject-access", config, "a@example.org"]);
     assert!(access.status.success());
+    // Files written with personal data are private to their owner.
+    let file = dir.path().join("export.jsonl");
+    let export = run(&["export", config, "--output", file.to_str().unwrap()]);
+    assert!(
+        export.status.success(),
+        "{}",
+        String::from_utf8_lossy(&export.stderr)
+    );
+    assert!(String::from_utf8_lossy(&export.stderr).contains("0 lines exported"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
 }
