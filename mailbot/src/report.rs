@@ -291,7 +291,7 @@ pub fn build(
             count,
         })
         .collect();
-    changes.sort_by(|a, b| b.count.cmp(&a.count));
+    changes.sort_by_key(|c| std::cmp::Reverse(c.count));
     report.review.changes = changes;
     report.months = months.into_values().collect();
     report
