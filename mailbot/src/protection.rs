@@ -48,6 +48,40 @@ fn sent_by(record: &MessageRecord, address: &str) -> bool {
     is(record.message.from.as_ref(), address) || is(record.message.reply_to.as_ref(), address)
 }
 
+fn copied_to(record: &MessageRecord, address: &str) -> bool {
+    let m = &record.message;
+    m.to.iter()
+        .chain(&m.cc)
+        .any(|mailbox| is(Some(mailbox), address))
+}
+
+/// A message of theirs in someone else's case, with everything they wrote or were identified by
+/// replaced by a note of the erasure; the case keeps the fact that a message came, and when.
+fn redacted(mut record: MessageRecord) -> MessageRecord {
+    let message = &mut record.message;
+    message.subject = None;
+    message.from = None;
+    message.reply_to = None;
+    message.to.clear();
+    message.cc.clear();
+    message.headers.clear();
+    message.attachments.clear();
+    message.text = "[erased at the sender's request]".into();
+    record
+}
+
+/// Someone else's message that was sent or copied to them, without their address (in To, Cc and the
+/// header fields that carry it). What the sender wrote stays: it is the sender's.
+fn unlisted(mut record: MessageRecord, address: &str) -> MessageRecord {
+    let message = &mut record.message;
+    message.to.retain(|m| !is(Some(m), address));
+    message.cc.retain(|m| !is(Some(m), address));
+    message
+        .headers
+        .retain(|h| !h.value.to_lowercase().contains(address));
+    record
+}
+
 /// The day a closed case was closed (its last `close` event, as a UK day); `None` for an open case.
 pub fn closed_on(case: &CaseRecord) -> Option<NaiveDate> {
     if case.state.status != Status::Closed {
@@ -171,6 +205,9 @@ pub struct SubjectAccess {
     pub cases: Vec<SubjectCase>,
     /// Their messages in other people's cases.
     pub messages_in_other_cases: Vec<MessageRecord>,
+    /// Keys of other people's messages sent or copied to them (To, Cc): held, but the content is the
+    /// sender's, so for the data protection officer to review before disclosure.
+    pub copied_to_them: Vec<String>,
     /// Quarantined messages that contain the address.
     pub quarantined: Vec<QuarantinedCopy>,
 }
@@ -179,6 +216,7 @@ pub struct SubjectAccess {
 struct Holdings {
     cases: Vec<(CaseRecord, Vec<MessageRecord>)>,
     other_messages: Vec<MessageRecord>,
+    copied: Vec<MessageRecord>,
     quarantined: Vec<(QuarantineRecord, Vec<u8>)>,
 }
 
@@ -191,6 +229,7 @@ fn holdings(store: &Store, address: &str) -> anyhow::Result<Holdings> {
     let mut found = Holdings {
         cases: Vec::new(),
         other_messages: Vec::new(),
+        copied: Vec::new(),
         quarantined: Vec::new(),
     };
     for case in store.cases()? {
@@ -202,9 +241,13 @@ fn holdings(store: &Store, address: &str) -> anyhow::Result<Holdings> {
         if is(case.from.as_ref(), address) || acknowledged_to {
             found.cases.push((case, messages));
         } else {
-            found
-                .other_messages
-                .extend(messages.into_iter().filter(|m| sent_by(m, address)));
+            for message in messages {
+                if sent_by(&message, address) {
+                    found.other_messages.push(message);
+                } else if copied_to(&message, address) {
+                    found.copied.push(message);
+                }
+            }
         }
     }
     let needle = address.as_bytes();
@@ -246,6 +289,7 @@ pub fn subject_access(
         generated_at: at,
         cases,
         messages_in_other_cases: found.other_messages,
+        copied_to_them: found.copied.into_iter().map(|m| m.key).collect(),
         quarantined: found
             .quarantined
             .into_iter()
@@ -264,7 +308,8 @@ pub struct Erasure {
     pub subject_sha256: String,
     /// The cases removed.
     pub cases: Vec<String>,
-    /// The messages redacted in other cases.
+    /// Their messages redacted in other cases, and other people's messages to them with their address
+    /// taken out.
     pub redacted: Vec<String>,
     /// The quarantine records removed.
     pub quarantined: Vec<String>,
@@ -273,8 +318,10 @@ pub struct Erasure {
 }
 
 /// Erases what is held about `address`: their cases go (with messages, attachments, indexes, outbox
-/// entry and equalities data), their messages in other cases are redacted, quarantined mail containing
-/// the address goes; the audit log records who, when, how much and the address's hash.
+/// entry and equalities data), their messages in other cases are redacted, their address is taken out
+/// of other people's messages to them, quarantined mail containing the address goes; the audit log
+/// records who, when, how much and the address's hash. (A mention of the address in the text of someone
+/// else's message stays: it is the sender's words, for a person to judge.)
 pub fn erase(
     store: &Store,
     address: &str,
@@ -283,13 +330,19 @@ pub fn erase(
 ) -> anyhow::Result<Erasure> {
     let address = normalise_address(address)?;
     let found = holdings(store, &address)?;
+    let rewrite: Vec<MessageRecord> = found
+        .other_messages
+        .into_iter()
+        .map(redacted)
+        .chain(found.copied.into_iter().map(|m| unlisted(m, &address)))
+        .collect();
     let removal = Removal {
         cases: found
             .cases
             .iter()
             .map(|(c, _)| c.reference.clone())
             .collect(),
-        redact: found.other_messages.iter().map(|m| m.key.clone()).collect(),
+        rewrite,
         quarantine: found
             .quarantined
             .iter()
@@ -308,7 +361,7 @@ pub fn erase(
     Ok(Erasure {
         subject_sha256,
         cases: removal.cases,
-        redacted: removal.redact,
+        redacted: removal.rewrite.into_iter().map(|m| m.key).collect(),
         quarantined: removal.quarantine,
         removed,
     })

@@ -1215,7 +1215,7 @@ pub struct Removed {
     pub equalities: usize,
     /// Quarantine records.
     pub quarantined: usize,
-    /// Messages in other cases whose content was replaced by a note of the erasure.
+    /// Messages in other cases rewritten without what identified the person.
     pub redacted_messages: usize,
 }
 
@@ -1252,12 +1252,13 @@ pub struct AuditRecord {
 }
 
 /// What to remove in one transaction.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Removal {
     /// Cases, removed with their messages, attachments, index entries, outbox entry and equalities.
     pub cases: Vec<String>,
-    /// Messages (keys) in other cases whose content is replaced by a note of the erasure.
-    pub redact: Vec<String>,
+    /// Messages of other cases to rewrite as given (redacted): the record is stored as it is, and the
+    /// kept contents of attachments it no longer lists are removed.
+    pub rewrite: Vec<MessageRecord>,
     /// Quarantine records, removed with their raw message and index entries.
     pub quarantine: Vec<String>,
 }
@@ -1322,7 +1323,7 @@ impl Store {
             .collect()
     }
 
-    /// Removes cases (with everything stored for them), redacts messages and removes quarantine
+    /// Removes cases (with everything stored for them), rewrites messages and removes quarantine
     /// records, in ONE transaction with the audit record of it, then flushes. Index entries go too, so a
     /// removed message fetched again is new to the store. A case that gained a message since this call
     /// began is not half-removed: the whole removal fails and can be run again.
@@ -1421,15 +1422,15 @@ impl Store {
             }
             keys.cases.push((reference.clone(), case.messages.len()));
         }
-        for key in &removal.redact {
-            let Some(record) = self.message(key)? else {
-                anyhow::bail!("there is no message `{key}` to redact");
+        for new in &removal.rewrite {
+            let Some(old) = self.message(&new.key)? else {
+                anyhow::bail!("there is no message `{}` to rewrite", new.key);
             };
-            keys.blobs.extend(attachment_keys(&record));
-            let redacted = redacted(record);
+            keys.blobs
+                .extend(attachment_keys(&old).skip(new.message.attachments.len()));
             keys.redacted.push((
-                key.clone().into_bytes(),
-                serde_json::to_vec(&redacted).context("encoding a redacted message")?,
+                new.key.clone().into_bytes(),
+                serde_json::to_vec(new).context("encoding a redacted message")?,
             ));
         }
         keys.blobs
@@ -1484,19 +1485,4 @@ impl Store {
 
 fn attachment_keys(record: &MessageRecord) -> impl Iterator<Item = Vec<u8>> + '_ {
     (0..record.message.attachments.len()).map(|i| attachment_key(&record.key, i))
-}
-
-/// A message with everything the sender wrote or was identified by replaced by a note of the erasure;
-/// the case keeps the fact that a message came, and when.
-fn redacted(mut record: MessageRecord) -> MessageRecord {
-    let message = &mut record.message;
-    message.subject = None;
-    message.from = None;
-    message.reply_to = None;
-    message.to.clear();
-    message.cc.clear();
-    message.headers.clear();
-    message.attachments.clear();
-    message.text = "[erased at the sender's request]".into();
-    record
 }

@@ -147,7 +147,7 @@ fn a_purge_dry_run_lists_what_would_go_and_the_purge_removes_only_that() {
     assert_eq!(store.audit_log().unwrap().len(), 1);
 }
 
-/// Alice has two cases and replied in Bob's; a quarantined message names her.
+/// Alice has two cases, was copied into Bob's and replied in it; a quarantined message names her.
 fn alice_and_bob() -> (Desk, [String; 3]) {
     let desk = Desk::new();
     let a1 = new_case(&desk.ingest_one(raw(
@@ -179,7 +179,7 @@ fn alice_and_bob() -> (Desk, [String; 3]) {
             "bob@example.org",
             "Care home",
             "b1@x",
-            &[],
+            &["Cc: Alice <alice@example.org>"],
             "Bob's private complaint about his father's care home fees being wrong.",
         ),
     )));
@@ -252,6 +252,8 @@ fn subject_access_finds_everything_held_about_one_address_and_nothing_of_others(
     assert_eq!(found.cases[1].equalities, None);
     assert_eq!(found.messages_in_other_cases.len(), 1);
     assert_eq!(found.messages_in_other_cases[0].case, b1);
+    // Bob's message copied to her: listed for review, its content not disclosed.
+    assert_eq!(found.copied_to_them, [format!("{b1}/000000")]);
     assert_eq!(found.quarantined.len(), 1);
     assert!(found.quarantined[0].raw.contains("broken"));
     let text = serde_json::to_string(&found).unwrap();
@@ -285,13 +287,37 @@ fn erasure_removes_and_redacts_what_is_held_and_records_it_without_the_address()
     assert_eq!(done.removed.cases, 2);
     assert_eq!(done.removed.messages, 2);
     assert_eq!(done.removed.equalities, 1);
-    assert_eq!(done.removed.redacted_messages, 1);
+    assert_eq!(
+        done.removed.redacted_messages, 2,
+        "her reply; Bob's message to her"
+    );
     assert_eq!(done.removed.quarantined, 1);
     assert!(store.case(&a1).unwrap().is_none() && store.case(&a2).unwrap().is_none());
     // Bob's case stays; Alice's message in it is redacted, Bob's own untouched.
     let messages = store.case_messages(&b1).unwrap();
     assert_eq!(messages.len(), 2);
     assert!(messages[0].message.text.contains("care home fees"));
+    assert!(
+        messages[0].message.cc.is_empty(),
+        "her address is taken out"
+    );
+    assert!(
+        messages[0]
+            .message
+            .headers
+            .iter()
+            .all(|h| !h.value.contains("alice@"))
+    );
+    assert_eq!(
+        messages[0]
+            .message
+            .from
+            .as_ref()
+            .unwrap()
+            .address
+            .as_deref(),
+        Some("bob@example.org")
+    );
     assert_eq!(messages[1].message.from, None);
     assert!(!messages[1].message.text.contains("neighbour"));
     assert_eq!(
