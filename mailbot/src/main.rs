@@ -4,7 +4,7 @@
 //! the labelled corpus), `check-policy` (validate a council's policy file) and `check-config` (validate a
 //! daemon config). The daemon: `run CONFIG [--once]` watches the configured mailboxes; `reconcile CONFIG`
 //! re-ingests processed messages the store lacks. Over the stored records: `report`, `export`, `purge`,
-//! `subject-access` and `erase` (see `records`).
+//! `subject-access`, `erase` and `audit-log` (see `records`).
 
 mod classify;
 mod evaluate;

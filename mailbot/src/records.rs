@@ -1,6 +1,6 @@
-//! The commands over the stored records: `report`, `export`, `purge`, `subject-access` and `erase`.
-//! Each opens the store named by a daemon config (stop the daemon first: one process at a time may open
-//! the store).
+//! The commands over the stored records: `report`, `export`, `purge`, `subject-access`, `erase` and
+//! `audit-log`. Each opens the store named by a daemon config (stop the daemon first: one process at a
+//! time may open the store).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -94,6 +94,11 @@ pub enum RecordsCommand {
         /// Write to this file instead of standard output.
         #[arg(long, value_name = "FILE")]
         output: Option<PathBuf>,
+    },
+    /// The store's audit log of purges and erasures, oldest first, as JSON lines.
+    AuditLog {
+        /// The daemon config.
+        config: PathBuf,
     },
     /// Erase what is held about one email address, recorded (with a hash of the address) in the audit log.
     Erase {
@@ -263,6 +268,15 @@ pub fn run(command: RecordsCommand, policy: &Policy) -> anyhow::Result<ExitCode>
                 }
                 emit(None, &text)?;
             }
+        }
+        RecordsCommand::AuditLog { config } => {
+            let (_, store) = open(&config)?;
+            let mut text = String::new();
+            for record in store.audit_log()? {
+                text.push_str(&serde_json::to_string(&record).context("encoding JSON")?);
+                text.push('\n');
+            }
+            emit(None, &text)?;
         }
         RecordsCommand::SubjectAccess {
             config,

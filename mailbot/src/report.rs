@@ -563,3 +563,51 @@ fn standard_rows(
             .unwrap_or_default(),
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or(NaiveDate::MIN)
+    }
+
+    #[test]
+    fn months_run_across_the_year_end_and_include_partial_ones() {
+        assert_eq!(
+            month_range(day("2026-11-15"), day("2027-02-01")),
+            ["2026-11", "2026-12", "2027-01", "2027-02"]
+        );
+        assert_eq!(
+            month_range(day("2026-03-31"), day("2026-03-31")),
+            ["2026-03"]
+        );
+        assert!(month_range(day("2026-04-01"), day("2026-03-31")).is_empty());
+    }
+
+    #[test]
+    fn the_due_day_itself_is_within_the_standard() {
+        let due = day("2026-10-06");
+        let mut s = Standard::default();
+        s.count(due, Some(due), day("2026-12-01"));
+        s.count(due, Some(day("2026-10-07")), day("2026-12-01"));
+        s.count(due, None, due);
+        s.count(due, None, day("2026-10-07"));
+        assert_eq!(
+            s,
+            Standard {
+                met: 1,
+                missed: 2,
+                pending: 1
+            }
+        );
+        assert_eq!(s.percent(), Some(100.0 / 3.0));
+    }
+
+    #[test]
+    fn a_bst_evening_send_counts_on_its_uk_day() {
+        // 23:30 UTC on 10 September is 00:30 on the 11th in London.
+        let at = DateTime::parse_from_rfc3339("2026-09-10T23:30:00Z").unwrap_or_default();
+        assert_eq!(uk_day(&at), day("2026-09-11"));
+    }
+}

@@ -473,6 +473,11 @@ fn the_purge_and_erase_commands_explain_missing_arguments() {
     );
     let value: serde_json::Value = serde_json::from_slice(&erased.stdout).unwrap();
     assert_eq!(value["removed"]["cases"], 0);
+    let log = run(&["audit-log", config]);
+    let log = String::from_utf8(log.stdout).unwrap();
+    assert_eq!(log.lines().count(), 1, "the erasure is recorded: {log}");
+    assert!(log.contains("\"action\":\"erase\"") && log.contains("\"by\":\"dpo\""));
+    assert!(!log.contains("a@example.org"));
     let access = run(&["subject-access", config, "a@example.org"]);
     assert!(access.status.success());
     // Files written with personal data are private to their owner.
