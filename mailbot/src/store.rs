@@ -1461,10 +1461,15 @@ impl Store {
             let entries =
                 std::fs::read_dir(&dir).with_context(|| format!("listing {}", dir.display()))?;
             for entry in entries {
-                let path = entry
-                    .with_context(|| format!("listing {}", dir.display()))?
-                    .path();
-                let mode = if path.is_dir() {
+                let entry = entry.with_context(|| format!("listing {}", dir.display()))?;
+                let kind = entry
+                    .file_type()
+                    .with_context(|| format!("listing {}", dir.display()))?;
+                let path = entry.path();
+                // A symlink is left alone: changing its mode would change its target's.
+                let mode = if kind.is_symlink() {
+                    continue;
+                } else if kind.is_dir() {
                     pending.push(path.clone());
                     0o700
                 } else {
