@@ -11,7 +11,8 @@
 //! - a case is in the report when its `opened_on` day is within the range, both ends included;
 //! - the standards are measured on complaints only (the policy's "KCC Complaints' Standard"), against the
 //!   due dates of the first stage's clocks in the case's assessment (acknowledge or contact; full reply or
-//!   response), which count England and Wales working days from the day of receipt;
+//!   response), which count England and Wales working days from the day of receipt; an escalated
+//!   complaint is also measured against the next stage's reply clock from the day of the escalation;
 //! - acknowledged: the earlier of the outbox entry's `Sent` time and an `acknowledge` event in the
 //!   history; answered: the first `respond` event. Times are compared as UK local days;
 //! - a complaint is `met` when done on or before its due day, `missed` when done later or not done by a
@@ -24,7 +25,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use anyhow::Context;
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, Utc};
 use feedback_core::calendar::uk_local_time;
-use feedback_core::{Assessment, Event, Kind, Policy};
+use feedback_core::{Assessment, Event, Kind, Policy, add_period};
 use serde::{Deserialize, Serialize};
 
 use crate::store::{CaseRecord, OutboxEntry, OutboxStatus, ReviewField};
@@ -152,6 +153,9 @@ pub struct Report {
     pub acknowledged: Standard,
     /// Complaints against the reply standard (first stage).
     pub answered: Standard,
+    /// Escalated complaints against each later stage's reply standard (`stage_2`, ...), from the day of
+    /// the escalation.
+    pub answered_later: BTreeMap<String, Standard>,
     /// Responses to complaints by stage (`stage_1`, `stage_2`, ...), then outcome.
     pub outcomes: BTreeMap<String, BTreeMap<String, usize>>,
     /// Cases referred to an outside body, by the body's id (`lgsco`, `ico`).
@@ -206,6 +210,7 @@ pub fn build(
         by_channel: BTreeMap::new(),
         acknowledged: Standard::default(),
         answered: Standard::default(),
+        answered_later: BTreeMap::new(),
         outcomes: BTreeMap::new(),
         referrals: BTreeMap::new(),
         compensation: Compensation::default(),
@@ -260,6 +265,7 @@ pub fn build(
                 month.answered.count(due, done, as_of);
             }
             count_outcomes(case, &mut report.outcomes);
+            count_later_stages(case, policy, as_of, &mut report.answered_later);
         }
         if case
             .history
@@ -377,6 +383,49 @@ fn count_outcomes(case: &CaseRecord, outcomes: &mut BTreeMap<String, BTreeMap<St
     }
 }
 
+/// Counts each escalation against the reply clock of the stage it started: due from the day of the
+/// escalation, answered by the next `respond` event.
+fn count_later_stages(
+    case: &CaseRecord,
+    policy: &Policy,
+    as_of: NaiveDate,
+    later: &mut BTreeMap<String, Standard>,
+) {
+    let Some(spec) = case.state.procedure.and_then(|p| policy.procedure(p)) else {
+        return;
+    };
+    let mut stage = 0;
+    for (index, entry) in case.history.iter().enumerate() {
+        if !matches!(entry.event, Some(Event::Escalate)) {
+            continue;
+        }
+        stage += 1;
+        let Some(stage_spec) = spec.stages.get(stage) else {
+            continue;
+        };
+        let Some(clock) = stage_spec
+            .clocks
+            .iter()
+            .find(|c| matches!(c.milestone.as_str(), "full_reply" | "response"))
+        else {
+            continue;
+        };
+        let started = entry.at.as_ref().map_or(entry.on, uk_day);
+        let due = add_period(policy, started, clock.period);
+        let done = case
+            .history
+            .iter()
+            .skip(index + 1)
+            .take_while(|h| !matches!(h.event, Some(Event::Escalate)))
+            .find(|h| matches!(h.event, Some(Event::Respond { .. })))
+            .map(|h| h.at.as_ref().map_or(h.on, uk_day));
+        later
+            .entry(stage_spec.id.clone())
+            .or_default()
+            .count(due, done, as_of);
+    }
+}
+
 /// The classifier's label of a field: the first correction's `from`, else the (uncorrected) assessment.
 fn original(case: &CaseRecord, field: ReviewField) -> String {
     case.corrections
@@ -471,6 +520,9 @@ pub fn to_csv(report: &Report) -> anyhow::Result<String> {
         ("answered", &report.answered),
     ] {
         standard_rows(&mut row, section, "", standard);
+    }
+    for (stage, standard) in &report.answered_later {
+        standard_rows(&mut row, "answered_stage", stage, standard);
     }
     for (stage, outcomes) in &report.outcomes {
         for (outcome, n) in outcomes {

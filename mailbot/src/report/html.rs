@@ -108,6 +108,7 @@ struct View<'r> {
     kind_totals: Vec<usize>,
     acknowledged: StandardView,
     answered: StandardView,
+    answered_later: Vec<(String, StandardView)>,
     outcomes: Vec<OutcomeRow>,
     referrals: Vec<(String, usize)>,
     compensation: String,
@@ -188,6 +189,11 @@ fn view(report: &Report) -> View<'_> {
             .collect(),
         acknowledged: standard(&report.acknowledged),
         answered: standard(&report.answered),
+        answered_later: report
+            .answered_later
+            .iter()
+            .map(|(stage, s)| (humanise(stage), standard(s)))
+            .collect(),
         outcomes,
         referrals: report
             .referrals

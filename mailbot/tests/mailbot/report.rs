@@ -484,6 +484,17 @@ fn the_report_measures_complaints_against_the_standards() {
         r.answered.percent().map(|p| (p * 10.0).round()),
         Some(333.0)
     );
+    // C1 escalated on Monday 5 October and answered on 20 October: stage 2's 20 working days from the
+    // escalation end on 2 November.
+    assert_eq!(r.answered_later.len(), 1);
+    assert_eq!(
+        r.answered_later["stage_2"],
+        Standard {
+            met: 1,
+            missed: 0,
+            pending: 0
+        }
+    );
     assert_eq!(r.outcomes.len(), 2);
     assert_eq!(
         r.outcomes["stage_1"],
@@ -606,6 +617,7 @@ fn the_csv_has_one_figure_per_row() {
         "acknowledged,,percent,75.0",
         "answered,,percent,33.3",
         "outcome,stage_2,upheld,1",
+        "answered_stage,stage_2,met,1",
         "referral,,lgsco,1",
         "compensation,,total_pence,17550",
         "review,,reviewed,4",
@@ -636,6 +648,7 @@ fn the_html_page_is_self_contained_with_charts_and_escapes_text() {
     // high: none of its one decided complaint was answered in time).
     assert_eq!(html.matches("<rect").count(), 5 + 4);
     assert!(html.contains("75.0%") && html.contains("£175.50"));
+    assert!(html.contains("Full reply (stage 2, after escalation)"));
     assert!(html.contains("Growth, Environment and Transport"));
     for external in ["<script", "src=", "@import", "url(", "<link"] {
         assert!(!html.contains(external), "{external} in the page");
