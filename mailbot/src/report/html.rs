@@ -6,7 +6,7 @@ use anyhow::Context;
 use feedback_core::Kind;
 use serde::Serialize;
 
-use super::{Report, Standard, label};
+use super::{Month, Report, Standard, label};
 
 const TEMPLATE: &str = include_str!("report.html");
 
@@ -26,6 +26,10 @@ const SERIES: [(&str, &str, &str); 4] = [
     ("other", "Other (redirected)", "#9e9e9e"),
 ];
 const ACK_COLOUR: &str = "#2166ac";
+/// The room a month's name needs under its bar; with less, only every few months are named.
+const MONTH_LABEL_WIDTH: f64 = 56.0;
+/// The room a value needs above its bar; with less, values are left to the month-by-month table.
+const VALUE_LABEL_WIDTH: f64 = 22.0;
 const REPLY_COLOUR: &str = "#92c5de";
 
 #[derive(Serialize)]
@@ -100,6 +104,15 @@ struct OutcomeRow {
 }
 
 #[derive(Serialize)]
+struct MonthRow {
+    month: String,
+    counts: Vec<usize>,
+    total: usize,
+    acknowledged: String,
+    answered: String,
+}
+
+#[derive(Serialize)]
 struct View<'r> {
     report: &'r Report,
     kinds: Vec<String>,
@@ -117,6 +130,8 @@ struct View<'r> {
     by_label: Vec<(String, usize, usize, String)>,
     volume: Chart,
     standards: Chart,
+    series: Vec<&'static str>,
+    months: Vec<MonthRow>,
 }
 
 /// The report as a self-contained HTML page (the console can serve it as it is).
@@ -229,6 +244,21 @@ fn view(report: &Report) -> View<'_> {
                 )
             })
             .collect(),
+        series: SERIES.iter().map(|(_, name, _)| *name).collect(),
+        months: report
+            .months
+            .iter()
+            .map(|m| MonthRow {
+                month: month_label(&m.month),
+                counts: SERIES
+                    .iter()
+                    .map(|(kind, _, _)| series_count(m, kind))
+                    .collect(),
+                total: m.by_kind.values().sum(),
+                acknowledged: standard(&m.acknowledged).percent,
+                answered: standard(&m.answered).percent,
+            })
+            .collect(),
         volume: volume_chart(report),
         standards: standards_chart(report),
         report,
@@ -277,6 +307,20 @@ fn pounds(pence: u64) -> String {
     format!("£{grouped}.{:02}", pence % 100)
 }
 
+/// A month's count of one series: a main kind, or every `other` kind together.
+fn series_count(month: &Month, series: &str) -> usize {
+    if series == "other" {
+        month
+            .by_kind
+            .iter()
+            .filter(|(k, _)| !["complaint", "comment", "compliment"].contains(&k.as_str()))
+            .map(|(_, n)| n)
+            .sum()
+    } else {
+        month.by_kind.get(series).copied().unwrap_or(0)
+    }
+}
+
 /// `2026-09` as `Sep 2026`.
 fn month_label(month: &str) -> String {
     chrono::NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d")
@@ -302,10 +346,13 @@ fn slots(count: usize) -> (f64, impl Fn(usize) -> f64) {
 }
 
 fn month_texts(report: &Report, slot: f64, start: &impl Fn(usize) -> f64) -> Vec<Text> {
+    // INVARIANT: `slot` is positive (`slots` divides a positive width), so `every` is at least 1.
+    let every = (MONTH_LABEL_WIDTH / slot).ceil().max(1.0) as usize;
     report
         .months
         .iter()
         .enumerate()
+        .filter(|(i, _)| i % every == 0)
         .map(|(i, m)| Text {
             x: start(i) + slot / 2.0,
             y: HEIGHT - BOTTOM + 16.0,
@@ -331,16 +378,7 @@ fn volume_chart(report: &Report) -> Chart {
         let x = start(i) + (slot - width) / 2.0;
         let mut y = HEIGHT - BOTTOM;
         for (kind, name, colour) in SERIES {
-            let count = if kind == "other" {
-                month
-                    .by_kind
-                    .iter()
-                    .filter(|(k, _)| !["complaint", "comment", "compliment"].contains(&k.as_str()))
-                    .map(|(_, n)| n)
-                    .sum()
-            } else {
-                month.by_kind.get(kind).copied().unwrap_or(0)
-            };
+            let count = series_count(month, kind);
             if count == 0 {
                 continue;
             }
@@ -359,12 +397,14 @@ fn volume_chart(report: &Report) -> Chart {
                 ),
             });
         }
-        texts.push(Text {
-            x: x + width / 2.0,
-            y: y - 4.0,
-            text: total.to_string(),
-            anchor: "middle",
-        });
+        if slot >= VALUE_LABEL_WIDTH {
+            texts.push(Text {
+                x: x + width / 2.0,
+                y: y - 4.0,
+                text: total.to_string(),
+                anchor: "middle",
+            });
+        }
     }
     Chart {
         title: "Feedback received per month",
@@ -406,6 +446,7 @@ fn standards_chart(report: &Report) -> Chart {
         for (j, (what, standard, colour)) in pairs.into_iter().enumerate() {
             let x = start(i) + slot * 0.2 + width * j as f64;
             let base = HEIGHT - BOTTOM;
+            let labelled = width >= VALUE_LABEL_WIDTH;
             match standard.percent() {
                 Some(p) => {
                     let height = p * scale;
@@ -422,19 +463,22 @@ fn standards_chart(report: &Report) -> Chart {
                             standard.met + standard.missed
                         ),
                     });
-                    texts.push(Text {
-                        x: x + width / 2.0,
-                        y: base - height - 4.0,
-                        text: format!("{p:.0}%"),
-                        anchor: "middle",
-                    });
+                    if labelled {
+                        texts.push(Text {
+                            x: x + width / 2.0,
+                            y: base - height - 4.0,
+                            text: format!("{p:.0}%"),
+                            anchor: "middle",
+                        });
+                    }
                 }
-                None => texts.push(Text {
+                None if labelled => texts.push(Text {
                     x: x + width / 2.0,
                     y: base - 4.0,
                     text: "–".into(),
                     anchor: "middle",
                 }),
+                None => {}
             }
         }
     }

@@ -598,6 +598,20 @@ fn an_empty_range_gives_zeros_and_no_percentages() {
     let html = report::render_html(&r).unwrap();
     assert!(html.contains("–"), "no share shown as a dash");
     assert!(!html.contains("NaN"));
+    // Five years: 60 bars a chart, a month named every six (no overlapping labels), no values above
+    // the narrow bars; every month is still in the month-by-month table.
+    let long = report::build(
+        &[],
+        &[],
+        kent(),
+        day("2022-01-01"),
+        day("2026-12-31"),
+        day("2027-01-01"),
+    );
+    assert_eq!(long.months.len(), 60);
+    let html = report::render_html(&long).unwrap();
+    assert_eq!(html.matches("</text>").count(), 2 * (3 + 10));
+    assert!(html.contains("<td>Dec 2026</td>") && html.contains("<td>Jan 2022</td>"));
 }
 
 #[test]
