@@ -9,6 +9,8 @@
 //!   sharing a Message-ID;
 //! - `replies`: replies joining their case by subject reference, In-Reply-To and References; escalation;
 //! - `durability`: a batch survives the process aborting right after `ingest_batch` returns;
+//! - `report`: the monitoring report (figures by hand), its CSV and HTML, the corrections export;
+//! - `protection`: purge, subject access, erasure, equalities kept apart, private store files;
 //! - `store`: schema versions, permissions, cursors, quarantine, outbox, references.
 
 // Test helpers outside `#[test]` functions may unwrap and panic: a failure is the test failing.
@@ -27,8 +29,12 @@ mod dedup;
 mod durability;
 #[path = "mailbot/fuzz.rs"]
 mod fuzz;
+#[path = "mailbot/protection.rs"]
+mod protection;
 #[path = "mailbot/replies.rs"]
 mod replies;
+#[path = "mailbot/report.rs"]
+mod report;
 #[path = "mailbot/store.rs"]
 mod store;
 #[path = "mailbot/util.rs"]
