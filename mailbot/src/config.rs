@@ -58,9 +58,20 @@ pub struct Config {
     /// The mailboxes to watch, one task each.
     #[serde(default, rename = "mailbox")]
     pub mailboxes: Vec<MailboxConfig>,
+    /// How long closed cases are kept (`[retention]`).
+    #[serde(default)]
+    pub retention: Retention,
     /// The `/metrics` and `/healthz` endpoint (`[metrics]`); none when not given.
     #[serde(default)]
     pub metrics: MetricsConfig,
+}
+
+/// Data retention (`[retention]`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Retention {
+    /// `mailbot purge` removes cases closed more than this many days ago (e.g. 2190, six years).
+    pub closed_cases_days: Option<u32>,
 }
 
 /// Where `mailbot run` serves `/metrics` and `/healthz` (`[metrics]`).
@@ -344,6 +355,13 @@ impl Config {
                 format!(
                     "`{listen}` is not a loopback address: serve metrics on 127.0.0.1 or [::1] and let a local Prometheus agent or a reverse proxy with access control reach them"
                 ),
+            );
+        }
+        if self.retention.closed_cases_days == Some(0) {
+            problem(
+                "retention.closed_cases_days".into(),
+                "must be more than 0 (leave it out to keep closed cases until purged by date)"
+                    .into(),
             );
         }
         if self.mailboxes.is_empty() {

@@ -3,11 +3,14 @@
 //! Commands that need no mail server: `classify` (JSON lines in, assessments out), `evaluate` (accuracy on
 //! the labelled corpus), `check-policy` (validate a council's policy file) and `check-config` (validate a
 //! daemon config). The daemon: `run CONFIG [--once]` watches the configured mailboxes; `reconcile CONFIG`
-//! re-ingests processed messages the store lacks. Operations: `import CONFIG --mbox FILE | --maildir DIR`
-//! backfills old mail, `backup CONFIG FILE` and `restore CONFIG FILE` export and load the store.
+//! re-ingests processed messages the store lacks. Over the stored records: `report`, `export`, `purge`,
+//! `subject-access`, `erase` and `audit-log` (see `records`). Operations: `import CONFIG --mbox FILE |
+//! --maildir DIR` backfills old mail, `backup CONFIG FILE` and `restore CONFIG FILE` export and load the
+//! store.
 
 mod classify;
 mod evaluate;
+mod records;
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, IsTerminal, Write};
@@ -124,6 +127,8 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    #[command(flatten)]
+    Records(records::RecordsCommand),
     /// Benchmark yardstick: a bare `UID FETCH 1:* (BODY.PEEK[])` of a configured mailbox's folder.
     #[command(hide = true)]
     BareFetch {
@@ -293,6 +298,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("restored {count} records into {}", config.store.display());
             Ok(ExitCode::SUCCESS)
         }
+        Command::Records(command) => records::run(command, &load_policy(cli.policy.as_ref())?),
         Command::BareFetch { config, mailbox } => {
             let config = Config::load(&config, None, Checks::Environment)?;
             let chosen = match &mailbox {
