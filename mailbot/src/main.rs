@@ -243,6 +243,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                             mailbox.route_hint.as_deref().unwrap_or("none"),
                         );
                     }
+                    if let Some(listen) = config.metrics.listen {
+                        println!("  metrics: http://{listen}/metrics and /healthz");
+                    }
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(problems) => {
