@@ -1,11 +1,10 @@
-//! The admin commands: `serve` (the web console alone), `hash-password`, `import` (.eml files), and the
-//! casework commands `cases`, `case` and `reclassify`, over the same [`Casework`] as the console.
+//! The admin commands: `serve` (the web console alone), `hash-password`, and the casework commands `cases`, `case` and `reclassify`, over the same [`Casework`] as the console.
 //!
 //! Exit codes: 0 done; 1 the case is missing or the change was refused (the message says why); 2 any
 //! other failure (config, store).
 
 use std::io::{BufRead, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -17,19 +16,9 @@ use mailbot::casework::{
 };
 use mailbot::config::{Checks, Config};
 use mailbot::console::{self, Console};
-use mailbot::ingest::{IngestSettings, Ingestor, RawMessage};
+use mailbot::ingest::Ingestor;
 use mailbot::store::{CaseRecord, Store};
-use sha2::Digest;
 use tokio_util::sync::CancellationToken;
-
-/// The ingestion settings a config gives.
-pub fn settings(config: &Config) -> IngestSettings {
-    IngestSettings {
-        reference_prefix: config.reference_prefix.clone(),
-        max_message_bytes: config.max_message_bytes,
-        max_attachment_bytes_kept: config.max_attachment_bytes_kept,
-    }
-}
 
 fn load(config_path: &Path, policy: &Policy) -> anyhow::Result<Config> {
     Config::load(
@@ -48,7 +37,7 @@ fn casework(config_path: &Path, policy: Policy) -> anyhow::Result<(Config, Casew
             config.store.display()
         )
     })?;
-    let settings = settings(&config);
+    let settings = crate::ingest_settings(&config);
     Ok((
         config,
         Casework::new(Ingestor::new(store, policy, settings)),
@@ -69,7 +58,7 @@ pub async fn start_console(
     let casework = Arc::new(Casework::new(Ingestor::new(
         store,
         policy,
-        settings(config),
+        crate::ingest_settings(config),
     )));
     let console = Arc::new(Console::new(admin, casework)?);
     Ok(Some(tokio::spawn(console::serve(
@@ -114,38 +103,6 @@ pub fn hash_password() -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     println!("{}", console::auth::hash_password(password)?);
-    Ok(ExitCode::SUCCESS)
-}
-
-/// `mailbot import CONFIG FILE...`: ingests saved messages (.eml) as if fetched from a mailbox
-/// named `import`; the same file twice makes one case.
-pub fn import(config_path: &Path, policy: Policy, files: &[PathBuf]) -> anyhow::Result<ExitCode> {
-    let (config, casework) = casework(config_path, policy)?;
-    let mut messages = Vec::with_capacity(files.len());
-    for file in files {
-        let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-        let digest = sha2::Sha256::digest(&bytes);
-        let uid = digest
-            .first_chunk::<4>()
-            .map_or(0, |b| u32::from_be_bytes(*b));
-        messages.push(RawMessage {
-            mailbox: "import".into(),
-            uidvalidity: 1,
-            uid,
-            bytes,
-            internal_date: None,
-            route_hint: None,
-        });
-    }
-    let ingestor = Ingestor::new(
-        casework.store().clone(),
-        casework.policy().clone(),
-        settings(&config),
-    );
-    let outcomes = ingestor.ingest_batch(messages, Local::now().date_naive())?;
-    for (file, outcome) in files.iter().zip(outcomes) {
-        println!("{}: {outcome:?}", file.display());
-    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -6,10 +6,15 @@
 //!   made durable by one flush.
 //! - [`config`]: the daemon's TOML configuration, validated with every problem listed.
 //! - [`imap`]: one IMAP session of one mailbox: connect, log in, fetch, mark, IDLE.
+//! - [`report`]: the policy's monitoring report as JSON, CSV and an HTML page with charts.
+//! - [`export`]: cases as JSON lines; reviewed corrections as labelled corpus lines.
+//! - [`protection`]: retention purge, subject access and erasure, recorded in the store's audit log.
 //! - [`daemon`]: one task per mailbox, reconnection with backoff, shutdown, `--once` and reconcile.
 //! - [`casework`]: review, corrections, lifecycle actions, notes, other channels, quarantine retry and
 //!   what is due: the operations the console and the CLI share.
 //! - [`console`]: the feedback team's web console and the web-form endpoint (axum).
+//! - [`import`]: an mbox file or a Maildir folder backfilled into cases, resumably.
+//! - [`metrics`]: Prometheus counters and gauges, `/healthz` and `/metrics`.
 //!
 //! Feature flags: none.
 #![warn(missing_docs)]
@@ -18,7 +23,12 @@ pub mod casework;
 pub mod config;
 pub mod console;
 pub mod daemon;
+pub mod export;
 pub mod imap;
+pub mod import;
 pub mod ingest;
+pub mod metrics;
 pub mod parse;
+pub mod protection;
+pub mod report;
 pub mod store;

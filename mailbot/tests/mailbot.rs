@@ -12,7 +12,10 @@
 //! - `cli`: `mailbot cases`, `case`, `reclassify` with their exit codes and JSON; `run` serving the console;
 //! - `console`: the admin console over real HTTP: sign-in, CSRF, review, lifecycle, injection, other
 //!   channels, quarantine retry, the web-form endpoint, deadlines;
-//! - `store`: schema versions, permissions, cursors, quarantine, outbox, references.
+//! - `report`: the monitoring report (figures by hand), its CSV and HTML, the corrections export;
+//! - `protection`: purge, subject access, erasure, equalities kept apart, private store files;
+//! - `store`: schema versions, permissions, cursors, quarantine, outbox, references;
+//! - `ops`: `import` of mbox and Maildir (killed and resumed), backup and restore, metrics, deploy config.
 
 // Test helpers outside `#[test]` functions may unwrap and panic: a failure is the test failing.
 #![allow(
@@ -34,8 +37,14 @@ mod dedup;
 mod durability;
 #[path = "mailbot/fuzz.rs"]
 mod fuzz;
+#[path = "mailbot/ops.rs"]
+mod ops;
+#[path = "mailbot/protection.rs"]
+mod protection;
 #[path = "mailbot/replies.rs"]
 mod replies;
+#[path = "mailbot/report.rs"]
+mod report;
 #[path = "mailbot/store.rs"]
 mod store;
 #[path = "mailbot/util.rs"]

@@ -6,7 +6,7 @@
 // builds it), and web-demo/pkg (scripts/test-web builds it).
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -108,9 +108,11 @@ form_origins = ["${demoBase}"]
 name = "alice"
 password_hash = "${hash}"
 `);
-  const eml = join(dir, 'injection.eml');
-  writeFileSync(eml, injectionEmail());
-  execFileSync(MAILBOT, ['import', config, eml]);
+  // The email arrives through `mailbot import` of a Maildir: the same parse and assess as live mail.
+  const maildir = join(dir, 'maildir');
+  for (const sub of ['cur', 'new', 'tmp']) mkdirSync(join(maildir, sub), { recursive: true });
+  writeFileSync(join(maildir, 'new', '1700000000.1.injection'), injectionEmail());
+  execFileSync(MAILBOT, ['import', config, '--maildir', maildir], { stdio: 'ignore' });
   const serve = spawn(MAILBOT, ['serve', config], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   serve.stderr.on('data', (chunk) => (log += chunk));

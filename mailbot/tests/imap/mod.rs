@@ -15,6 +15,8 @@
 //! - `check-config` lists every problem and `run` refuses a bad config.
 
 mod harness;
+// `/healthz` and `/metrics` of a running `mailbot run`.
+mod ops;
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
