@@ -94,6 +94,19 @@ fn failure(console: &Console, staff: &Staff, err: &anyhow::Error, back: &str) ->
     )
 }
 
+/// Back to the case page with a done message, or the error page.
+fn to_case(
+    console: &Console,
+    staff: &Staff,
+    reference: &str,
+    result: anyhow::Result<&'static str>,
+) -> Response {
+    match result {
+        Ok(done) => Redirect::to(&format!("/cases/{reference}?done={done}")).into_response(),
+        Err(err) => failure(console, staff, &err, &format!("/cases/{reference}")),
+    }
+}
+
 fn now() -> DateTime<FixedOffset> {
     Local::now().fixed_offset()
 }
@@ -282,7 +295,6 @@ pub async fn review(
     if let Err(refused) = staff.check_csrf(field(&form, "csrf").unwrap_or_default()) {
         return refused.into_response();
     }
-    let back = format!("/cases/{reference}");
     let work = &console.casework;
     let result = match field(&form, "action") {
         Some("confirm") => work
@@ -296,10 +308,7 @@ pub async fn review(
         },
         _ => Err(CaseworkError::Refused("choose confirm or correct".into()).into()),
     };
-    match result {
-        Ok(done) => Redirect::to(&format!("/cases/{reference}?done={done}")).into_response(),
-        Err(err) => failure(&console, &staff, &err, &back),
-    }
+    to_case(&console, &staff, &reference, result)
 }
 
 /// A lifecycle action form.
@@ -341,20 +350,15 @@ pub async fn action(
     if let Err(refused) = staff.check_csrf(&form.csrf) {
         return refused.into_response();
     }
-    let back = format!("/cases/{reference}");
     let result = event(&form.action, form.outcome.as_deref())
         .map_err(|why| anyhow::Error::new(CaseworkError::Refused(why)))
-        .and_then(|event| console.casework.act(&reference, event, &staff.name, now()));
-    match result {
-        Ok(Ok(_)) => Redirect::to(&format!("/cases/{reference}?done=acted")).into_response(),
-        Ok(Err(refused)) => failure(
-            &console,
-            &staff,
-            &CaseworkError::Refused(refused.to_string()).into(),
-            &back,
-        ),
-        Err(err) => failure(&console, &staff, &err, &back),
-    }
+        .and_then(|event| console.casework.act(&reference, event, &staff.name, now()))
+        .and_then(|moved| {
+            moved
+                .map(|_| "acted")
+                .map_err(|refused| CaseworkError::Refused(refused.to_string()).into())
+        });
+    to_case(&console, &staff, &reference, result)
 }
 
 /// A note form.
@@ -374,13 +378,11 @@ pub async fn note(
     if let Err(refused) = staff.check_csrf(&form.csrf) {
         return refused.into_response();
     }
-    match console
+    let result = console
         .casework
         .add_note(&reference, &form.text, &staff.name, now())
-    {
-        Ok(_) => Redirect::to(&format!("/cases/{reference}?done=noted")).into_response(),
-        Err(err) => failure(&console, &staff, &err, &format!("/cases/{reference}")),
-    }
+        .map(|_| "noted");
+    to_case(&console, &staff, &reference, result)
 }
 
 /// A titled list of the deadlines page.

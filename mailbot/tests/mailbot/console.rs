@@ -169,6 +169,22 @@ impl Running {
         page.body[at..at + 64].to_string()
     }
 
+    /// Signs in; the cookie and the session's CSRF token.
+    pub fn staff(&self) -> (String, String) {
+        let cookie = self.sign_in();
+        let csrf = self.csrf(&cookie);
+        (cookie, csrf)
+    }
+
+    /// A complaint about a pothole, ingested; its case reference.
+    pub fn complaint(&self) -> String {
+        self.ingest(
+            1,
+            "Pothole",
+            "I complained twice about the pothole on Station Road and nothing was done. I am unhappy.",
+        )
+    }
+
     /// Ingests an email as the mailbox `county-hall`; its case reference.
     pub fn ingest(&self, uid: u32, subject: &str, body: &str) -> String {
         let ingestor = Ingestor::new(self.casework.store().clone(), Policy::kent(), settings());
@@ -283,8 +299,7 @@ fn session_cookies_are_http_only_strict_and_secure_unless_loopback_http_is_asked
 #[test]
 fn signing_out_ends_the_session() {
     let desk = Running::new();
-    let cookie = desk.sign_in();
-    let csrf = desk.csrf(&cookie);
+    let (cookie, csrf) = desk.staff();
     let reply = desk.post_form("/logout", Some(&cookie), &[("csrf", &csrf)]);
     assert_eq!(reply.status, 303);
     assert_eq!(desk.get("/api/cases", Some(&cookie)).status, 401);
@@ -387,15 +402,10 @@ fn the_queue_puts_unsure_cases_first_and_confirming_takes_a_case_off_it() {
 #[test]
 fn a_correction_records_from_to_by_and_rederives_the_assessment() {
     let desk = Running::new();
-    let reference = desk.ingest(
-        1,
-        "Pothole",
-        "I complained twice about the pothole on Station Road and nothing was done. I am unhappy.",
-    );
+    let reference = desk.complaint();
     let before = desk.casework.case(&reference).unwrap();
     assert_eq!(before.assessment.kind, Kind::Complaint);
-    let cookie = desk.sign_in();
-    let csrf = desk.csrf(&cookie);
+    let (cookie, csrf) = desk.staff();
     let reply = desk.post_form(
         &format!("/cases/{reference}/review"),
         Some(&cookie),
@@ -454,13 +464,8 @@ fn a_correction_records_from_to_by_and_rederives_the_assessment() {
 #[test]
 fn changing_the_procedure_moves_the_case_to_the_new_procedures_first_stage() {
     let desk = Running::new();
-    let reference = desk.ingest(
-        1,
-        "Pothole",
-        "I complained twice about the pothole on Station Road and nothing was done. I am unhappy.",
-    );
-    let cookie = desk.sign_in();
-    let csrf = desk.csrf(&cookie);
+    let reference = desk.complaint();
+    let (cookie, csrf) = desk.staff();
     let reply = desk.post_form(
         &format!("/cases/{reference}/review"),
         Some(&cookie),
@@ -491,13 +496,8 @@ fn changing_the_procedure_moves_the_case_to_the_new_procedures_first_stage() {
 #[test]
 fn lifecycle_actions_move_the_case_and_record_who() {
     let desk = Running::new();
-    let reference = desk.ingest(
-        1,
-        "Pothole",
-        "I complained twice about the pothole on Station Road and nothing was done. I am unhappy.",
-    );
-    let cookie = desk.sign_in();
-    let csrf = desk.csrf(&cookie);
+    let reference = desk.complaint();
+    let (cookie, csrf) = desk.staff();
     let act = |fields: &[(&str, &str)]| {
         let mut all = vec![("csrf", csrf.as_str())];
         all.extend_from_slice(fields);
@@ -573,8 +573,7 @@ fn notes_are_kept_escaped_and_the_case_page_shows_clocks_and_attachments() {
             .ingest_batch(vec![raw("county-hall", 9, bytes)], today())
             .unwrap()[0],
     );
-    let cookie = desk.sign_in();
-    let csrf = desk.csrf(&cookie);
+    let (cookie, csrf) = desk.staff();
     let reply = desk.post_form(
         &format!("/cases/{reference}/note"),
         Some(&cookie),
@@ -627,8 +626,7 @@ fn an_email_full_of_script_and_markup_is_shown_as_text() {
 #[test]
 fn staff_record_a_phone_call_as_a_case_assessed_by_the_core() {
     let desk = Running::new();
-    let cookie = desk.sign_in();
-    let csrf = desk.csrf(&cookie);
+    let (cookie, csrf) = desk.staff();
     let reply = desk.post_form(
         "/record",
         Some(&cookie),
