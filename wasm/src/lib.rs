@@ -148,14 +148,16 @@ pub struct StageSummary {
     pub next: Option<String>,
 }
 
-/// The embedded policy, loaded once. Loading goes through the fallible loader so that a broken
+/// Kent's policy with the shared English cues and kind model, parsed and checked from the TOML files at
+/// build time (`build.rs`) into compact bytes.
+const KENT_COMPILED: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/kent.policy"));
+
+/// The embedded policy, loaded once. Loading goes through the fallible decoder so that a broken
 /// embedded policy is a failure result, not a panic.
 fn policy() -> Result<&'static Policy, Vec<Problem>> {
     static POLICY: OnceLock<Result<Policy, String>> = OnceLock::new();
     POLICY
-        .get_or_init(|| {
-            Policy::load_with_default_cues(Policy::kent_source()).map_err(|err| err.to_string())
-        })
+        .get_or_init(|| Policy::from_compiled(KENT_COMPILED).map_err(|err| err.to_string()))
         .as_ref()
         .map_err(|err| {
             vec![Problem::new(
@@ -585,6 +587,18 @@ mod tests {
             text: text.into(),
             ..AssessInput::default()
         }
+    }
+
+    #[test]
+    fn the_embedded_compiled_policy_is_the_one_loaded_from_toml() {
+        let loaded = Policy::load_with_default_cues(Policy::kent_source()).unwrap();
+        let embedded = Policy::from_compiled(KENT_COMPILED).unwrap();
+        assert_eq!(embedded, loaded);
+        assert_eq!(
+            Policy::compile_with_default_cues(Policy::kent_source()).unwrap(),
+            KENT_COMPILED,
+            "the build is deterministic and embeds the current files"
+        );
     }
 
     #[test]
