@@ -614,6 +614,31 @@ mod tests {
     }
 
     #[test]
+    fn a_compiled_policy_is_the_policy_loaded_from_toml() {
+        let with_closures = KENT_POLICY.replacen(
+            "closure_days = []",
+            "closure_days = [\"2026-12-24\", \"2027-01-04\"]",
+            1,
+        );
+        assert_ne!(with_closures, KENT_POLICY);
+        for source in [KENT_POLICY, with_closures.as_str()] {
+            let bytes = Policy::compile_with_default_cues(source).unwrap();
+            let compiled = Policy::from_compiled(&bytes).unwrap();
+            assert_eq!(compiled, Policy::load_with_default_cues(source).unwrap());
+            assert_eq!(Policy::compile_with_default_cues(source).unwrap(), bytes);
+        }
+    }
+
+    #[test]
+    fn compiled_bytes_that_do_not_decode_are_an_error() {
+        let bytes = Policy::compile_with_default_cues(KENT_POLICY).unwrap();
+        for broken in [&bytes[..bytes.len() / 2], &[0xff; 16][..], &[][..]] {
+            let err = Policy::from_compiled(broken).unwrap_err();
+            assert!(matches!(err, PolicyError::Syntax { .. }), "{err}");
+        }
+    }
+
+    #[test]
     fn a_misspelt_key_names_the_field() {
         let broken = KENT_POLICY.replacen("office_cutoff", "ofice_cutoff", 1);
         let err = Policy::load(&broken, ENGLISH_CUES).unwrap_err().to_string();
