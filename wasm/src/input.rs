@@ -68,12 +68,28 @@ fn boolean(value: &JsValue) -> Result<bool, String> {
         .ok_or_else(|| invalid_type(value, "a boolean"))
 }
 
-/// A channel by its name, with serde's message for an unknown one.
+/// A channel by its name (`"web_form"`, or serde's object form for enums, `{ web_form: null }`), with
+/// serde's message for an unknown one.
 fn channel(value: &JsValue) -> Result<Channel, String> {
-    let name = value
-        .as_string()
-        .ok_or_else(|| invalid_type(value, "enum Channel"))?;
-    Channel::deserialize(StrDeserializer::<ValueError>::new(&name)).map_err(|err| err.to_string())
+    let (name, payload) = if let Some(name) = value.as_string() {
+        (name, JsValue::UNDEFINED)
+    } else if value.is_object() {
+        let entries = js_sys::Object::entries(value.unchecked_ref());
+        if entries.length() != 1 {
+            return Err(format!("invalid length {}, expected 1", entries.length()));
+        }
+        let entry: js_sys::Array = entries.get(0).unchecked_into();
+        (entry.get(0).as_string().unwrap_or_default(), entry.get(1))
+    } else {
+        return Err(invalid_type(value, "enum Channel"));
+    };
+    let channel = Channel::deserialize(StrDeserializer::<ValueError>::new(&name))
+        .map_err(|err| err.to_string())?;
+    if payload.is_null() || payload.is_undefined() {
+        Ok(channel)
+    } else {
+        Err(invalid_type(&payload, "unit"))
+    }
 }
 
 /// serde's `invalid type` message, with the value described as serde-wasm-bindgen describes it.
@@ -97,19 +113,52 @@ fn invalid_type(value: &JsValue, expected: &str) -> String {
 }
 
 /// A number as serde's messages write it (`5.0`, `2.5`, `inf`), formatted by JS: Rust's float
-/// formatting would add its tables to the module for this one message. (Numbers of 1e21 or more, or
-/// under 1e-6, keep JS's exponent form.)
+/// formatting would add its tables to the module for this one message. JS's shortest digits are Rust's;
+/// its exponent form (`1e+21`, `1.5e-7`) is written out in full as Rust writes it.
 fn float(number: f64) -> String {
     let text: String = js_sys::Number::from(number)
         .to_string_with_radix(10)
         .map(String::from)
         .unwrap_or_default();
-    match text.as_str() {
-        "Infinity" => "inf".into(),
-        "-Infinity" => "-inf".into(),
-        "NaN" => text,
-        "0" if number.is_sign_negative() => "-0.0".into(),
-        _ if text.contains('.') => text,
-        _ => format!("{text}.0"),
+    let text = match text.as_str() {
+        "Infinity" => return "inf".into(),
+        "-Infinity" => return "-inf".into(),
+        "NaN" => return text,
+        "0" if number.is_sign_negative() => "-0".into(),
+        _ => without_exponent(&text),
+    };
+    if text.contains('.') {
+        text
+    } else {
+        format!("{text}.0")
+    }
+}
+
+/// `1.5e-7` as `0.00000015`, `1e+21` as `1000000000000000000000`; other text as it is.
+fn without_exponent(text: &str) -> String {
+    let Some((mantissa, exponent)) = text.split_once('e') else {
+        return text.to_string();
+    };
+    let Ok(exponent) = exponent.parse::<i32>() else {
+        return text.to_string();
+    };
+    let (sign, mantissa) = match mantissa.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", mantissa),
+    };
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let digits = format!("{whole}{fraction}");
+    let point = i32::try_from(whole.len()).unwrap_or(0) + exponent;
+    let zeros = |n: i32| "0".repeat(usize::try_from(n).unwrap_or(0));
+    let count = i32::try_from(digits.len()).unwrap_or(0);
+    if point <= 0 {
+        format!("{sign}0.{}{digits}", zeros(-point))
+    } else if point >= count {
+        format!("{sign}{digits}{}", zeros(point - count))
+    } else {
+        let (left, right) = digits
+            .split_at_checked(usize::try_from(point).unwrap_or(0))
+            .unwrap_or((&digits, ""));
+        format!("{sign}{left}.{right}")
     }
 }

@@ -500,7 +500,8 @@ fn from_js(input: JsValue) -> Result<AssessInput, Vec<Problem>> {
     }
     input::read(&input).map_err(|err| {
         vec![Problem::new(
-            format!("the input has the wrong shape: {err}"),
+            // `Error: ` as the messages have always read (serde-wasm-bindgen's errors were JS errors).
+            format!("the input has the wrong shape: Error: {err}"),
             "pass `text` (a string) and any of `subject`, `received`, `channel`, `service_area`, `aware_since` (strings) and `on_behalf`, `legal_action_started` (booleans)",
         )]
     })
