@@ -14,6 +14,7 @@
 
 pub mod calendar;
 pub mod classify;
+mod compact;
 pub mod deadlines;
 pub mod lexicon;
 pub mod lifecycle;
