@@ -234,15 +234,17 @@ impl Policy {
         // INVARIANT: the embedded files are validated by the `kent_policy_loads` test, so this cannot fail
         // in a tested build.
         #[expect(clippy::expect_used, reason = "embedded data, validated by a test")]
-        PolicySources::parse(
-            KENT_POLICY,
-            ENGLISH_CUES,
-            true,
-            Some(ENGLISH_KIND_MODEL),
-            Some(KENT_PROCEDURE_MODEL),
-        )
-        .and_then(PolicySources::build)
-        .expect("the embedded Kent policy is valid")
+        PolicySources::kent()
+            .and_then(PolicySources::build)
+            .expect("the embedded Kent policy is valid")
+    }
+
+    /// Compiles Kent's policy, with its trained models, into compact bytes for
+    /// [`Policy::from_compiled`]: the same sources [`Policy::kent`] parses, checked as it checks them.
+    /// The same files always give the same bytes.
+    #[cfg(feature = "toml")]
+    pub fn compile_kent() -> Result<Vec<u8>, PolicyError> {
+        PolicySources::kent()?.compile()
     }
 
     /// Loads a policy file and a cue file, checking every reference between them.
@@ -269,13 +271,7 @@ impl Policy {
     /// The same files always give the same bytes.
     #[cfg(feature = "toml")]
     pub fn compile_with_default_cues(policy_toml: &str) -> Result<Vec<u8>, PolicyError> {
-        let sources = PolicySources::with_default_cues(policy_toml)?;
-        let bytes = postcard::to_allocvec(&sources).map_err(|err| PolicyError::Syntax {
-            file: "compiled policy".into(),
-            message: err.to_string(),
-        })?;
-        sources.build()?;
-        Ok(bytes)
+        PolicySources::with_default_cues(policy_toml)?.compile()
     }
 
     /// A policy compiled by [`Policy::compile_with_default_cues`] (at build time, so that neither a
@@ -340,6 +336,30 @@ impl PolicySources {
             },
             holidays: WorkingCalendar::england_and_wales().to_table(),
         })
+    }
+
+    /// Kent's policy file with the English cues and both trained models, as [`Policy::kent`] loads it.
+    #[cfg(feature = "toml")]
+    fn kent() -> Result<PolicySources, PolicyError> {
+        PolicySources::parse(
+            KENT_POLICY,
+            ENGLISH_CUES,
+            true,
+            Some(ENGLISH_KIND_MODEL),
+            Some(KENT_PROCEDURE_MODEL),
+        )
+    }
+
+    /// The compact bytes of these sources, after checking them exactly as [`PolicySources::build`]
+    /// does.
+    #[cfg(feature = "toml")]
+    fn compile(self) -> Result<Vec<u8>, PolicyError> {
+        let bytes = postcard::to_allocvec(&self).map_err(|err| PolicyError::Syntax {
+            file: "compiled policy".into(),
+            message: err.to_string(),
+        })?;
+        self.build()?;
+        Ok(bytes)
     }
 
     /// A council's policy file with the embedded English cues and kind model (and no procedure model).
@@ -627,6 +647,9 @@ mod tests {
             assert_eq!(compiled, Policy::load_with_default_cues(source).unwrap());
             assert_eq!(Policy::compile_with_default_cues(source).unwrap(), bytes);
         }
+        let kent = Policy::compile_kent().unwrap();
+        assert_eq!(Policy::from_compiled(&kent).unwrap(), Policy::kent());
+        assert_eq!(Policy::compile_kent().unwrap(), kent);
     }
 
     #[test]

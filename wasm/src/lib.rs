@@ -150,8 +150,9 @@ pub struct StageSummary {
     pub next: Option<String>,
 }
 
-/// Kent's policy with the shared English cues and kind model, parsed and checked from the TOML files at
-/// build time (`build.rs`) into compact bytes.
+/// Kent's policy with the shared English cues, the kind model and Kent's procedure model (what mailbot
+/// decides with, `Policy::kent`), parsed and checked from the TOML files at build time (`build.rs`) into
+/// compact bytes.
 const KENT_COMPILED: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/kent.policy"));
 
 /// The embedded policy, loaded once. Loading goes through the fallible decoder so that a broken
@@ -590,15 +591,44 @@ mod tests {
     }
 
     #[test]
-    fn the_embedded_compiled_policy_is_the_one_loaded_from_toml() {
-        let loaded = Policy::load_with_default_cues(Policy::kent_source()).unwrap();
+    fn the_embedded_compiled_policy_is_the_one_mailbot_loads() {
+        let loaded = Policy::kent();
         let embedded = Policy::from_compiled(KENT_COMPILED).unwrap();
         assert_eq!(embedded, loaded);
         assert_eq!(
-            Policy::compile_with_default_cues(Policy::kent_source()).unwrap(),
+            Policy::compile_kent().unwrap(),
             KENT_COMPILED,
             "the build is deterministic and embeds the current files"
         );
+        // And so they decide alike: every message of the training corpus, as mailbot would assess it.
+        let today = NaiveDate::from_ymd_opt(2026, 11, 25).unwrap();
+        let corpus = include_str!("../../core/tests/corpus/train-a.jsonl");
+        let mut assessed = 0;
+        for line in corpus.lines().filter(|line| !line.trim().is_empty()) {
+            let record: serde_json::Value = serde_json::from_str(line).unwrap();
+            let field = |name: &str| record.get(name).cloned().unwrap_or_default();
+            let submission = Submission {
+                text: serde_json::from_value(field("text")).unwrap(),
+                subject: serde_json::from_value(field("subject")).unwrap(),
+                channel: serde_json::from_value(field("channel")).unwrap(),
+                received: serde_json::from_value(field("received")).unwrap(),
+                form: match field("form") {
+                    serde_json::Value::Object(mut form) => {
+                        // Which of the council's mailboxes it came to: mailbot's, not the engine's.
+                        form.remove("mailbox");
+                        serde_json::from_value(form.into()).unwrap()
+                    }
+                    _ => FormAnswers::default(),
+                },
+            };
+            assert_eq!(
+                feedback_core::assess(&submission, &embedded, today),
+                feedback_core::assess(&submission, &loaded, today),
+                "{line}"
+            );
+            assessed += 1;
+        }
+        assert!(assessed > 200, "{assessed} messages");
     }
 
     #[test]
