@@ -142,23 +142,100 @@ fn strip_reply_prefixes(subject: &str) -> &str {
 
 /// The line that starts a quoted earlier message in common mail clients.
 fn is_history_header(line: &str) -> bool {
-    let lower = line.to_lowercase();
-    (lower.starts_with("on ") && lower.ends_with("wrote:"))
-        || lower.starts_with("-----original message")
-        || lower.starts_with("----- original message")
-        || lower.starts_with("-------- original message")
-        || lower.starts_with("---------- forwarded message")
-        || (lower.starts_with("from:") && lower.contains('@'))
+    (starts_with_folded(line, "on ") && ends_with_folded(line, "wrote:"))
+        || starts_with_folded(line, "-----original message")
+        || starts_with_folded(line, "----- original message")
+        || starts_with_folded(line, "-------- original message")
+        || starts_with_folded(line, "---------- forwarded message")
+        || (starts_with_folded(line, "from:") && line.contains('@'))
 }
 
 /// The line that starts a signature block or a mobile client's footer.
 fn is_signature_start(line: &str) -> bool {
-    line == "--" || line == "-- " || line.to_lowercase().starts_with("sent from my ")
+    line == "--" || line == "-- " || starts_with_folded(line, "sent from my ")
+}
+
+/// `line.to_lowercase().starts_with(prefix)` for a lowercase ASCII `prefix` with no `k` and no final
+/// `i`, without Unicode's case tables (most of what `str::to_lowercase` adds to the wasm module): the
+/// only characters outside ASCII that lowercase to ASCII are the Kelvin sign (to `k`) and the dotted
+/// capital I (to `i` and a combining dot, which no prefix character matches), so such a prefix matches
+/// exactly when the line starts with it, ignoring ASCII case.
+fn starts_with_folded(line: &str, prefix: &str) -> bool {
+    line.as_bytes()
+        .get(..prefix.len())
+        .is_some_and(|start| start.eq_ignore_ascii_case(prefix.as_bytes()))
+}
+
+/// `line.to_lowercase().ends_with(suffix)`, on the same terms as [`starts_with_folded`].
+fn ends_with_folded(line: &str, suffix: &str) -> bool {
+    line.len()
+        .checked_sub(suffix.len())
+        .and_then(|at| line.as_bytes().get(at..))
+        .is_some_and(|end| end.eq_ignore_ascii_case(suffix.as_bytes()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_folded_line_tests_are_the_unicode_lowercase_ones() {
+        let history = |line: &str| {
+            let lower = line.to_lowercase();
+            (lower.starts_with("on ") && lower.ends_with("wrote:"))
+                || lower.starts_with("-----original message")
+                || lower.starts_with("----- original message")
+                || lower.starts_with("-------- original message")
+                || lower.starts_with("---------- forwarded message")
+                || (lower.starts_with("from:") && lower.contains('@'))
+        };
+        let signature = |line: &str| {
+            line == "--" || line == "-- " || line.to_lowercase().starts_with("sent from my ")
+        };
+        let mut lines = vec![String::new()];
+        for line in [
+            "On Tue, 3 Mar 2026, Jo Bloggs <jo@example.org> WROTE:",
+            "ON monday, someone wrote:",
+            "On Monday, someone wrote: ",
+            "-----Original Message-----",
+            "----- ORIGINAL MESSAGE -----",
+            "-------- Original message --------",
+            "---------- Forwarded message ---------",
+            "From: Jo Bloggs <jo@example.org>",
+            "From: Jo Bloggs",
+            "FROM:jo@",
+            "Sent from my iPhone",
+            "SENT FROM MY PHONE",
+            "sent from my",
+            "--",
+            "-- ",
+            "---",
+            "on wrote:",
+            "ÖN wrote:",
+            "-----Orİginal Message",
+            "-----ORİGİNAL MESSAGE",
+            "Sent from my \u{212a}indle",
+            "\u{212a}",
+            "Σent from my phone",
+            "ﬀrom: jo@example.org",
+            "On é wrote:",
+            "wrote:",
+            "On\u{0130} wrote:",
+        ] {
+            lines.push(line.to_string());
+            // Every prefix and suffix, cut at character boundaries.
+            for (at, _) in line.char_indices() {
+                lines.push(line[..at].to_string());
+                lines.push(line[at..].to_string());
+            }
+        }
+        for line in &lines {
+            assert_eq!(is_history_header(line), history(line), "{line:?}");
+            assert_eq!(is_signature_start(line), signature(line), "{line:?}");
+        }
+        assert!(lines.iter().any(|line| history(line)));
+        assert!(lines.iter().any(|line| signature(line)));
+    }
 
     #[test]
     fn normalise_folds_case_apostrophes_and_punctuation() {
