@@ -467,10 +467,12 @@ fn to_js<T: Serialize>(answer: Result<T, Vec<Problem>>) -> JsValue {
         Ok(value) => Answer::Success(value),
         Err(errors) => Answer::Failure { errors },
     };
-    let json = serde_json::to_string(&answer).unwrap_or_else(|err| {
+    // Cannot fail for these types (string keys, no failing `Serialize`); serde_json's message is left
+    // out so that its error formatting is not linked into the module.
+    let json = serde_json::to_string(&answer).unwrap_or_else(|_| {
         let failure: Answer<()> = Answer::Failure {
             errors: vec![Problem::new(
-                format!("the answer could not be converted for JavaScript: {err}"),
+                "the answer could not be converted for JavaScript",
                 "report this as a bug",
             )],
         };
