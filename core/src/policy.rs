@@ -616,9 +616,16 @@ fn check_clock(clock: &ClockSpec, at: &str, problem: &mut impl FnMut(String, Str
 }
 
 /// The snake_case name serde gives a unit enum variant.
+///
+/// Written as a JSON string and unquoted (the names are plain identifiers, never escaped), rather than
+/// through `serde_json::Value`, whose code would otherwise be linked into the wasm module.
 pub(crate) fn snake<T: Serialize>(value: &T) -> String {
-    match serde_json::to_value(value) {
-        Ok(serde_json::Value::String(name)) => name,
+    let json = serde_json::to_string(value).unwrap_or_default();
+    match json
+        .strip_prefix('"')
+        .and_then(|rest| rest.strip_suffix('"'))
+    {
+        Some(name) if !name.contains('\\') => name.to_string(),
         _ => String::from("?"),
     }
 }
