@@ -394,10 +394,11 @@ pub fn service_areas_checked() -> Result<Vec<ServiceArea>, Vec<Problem>> {
         .collect())
 }
 
-/// The policy's procedures by id, with their stages.
-pub fn procedures_checked() -> Result<BTreeMap<Procedure, ProcedureSummary>, Vec<Problem>> {
-    // Inserted one by one rather than collected: collecting sorts, and a sort adds its code to the module.
-    let mut procedures = BTreeMap::new();
+/// The policy's procedures by id (in the policy's order, by id), with their stages.
+pub fn procedures_checked() -> Result<Vec<(Procedure, ProcedureSummary)>, Vec<Problem>> {
+    // A list in the policy map's order rather than a map of its own: another `BTreeMap` instance (and a
+    // sort, if collected) would add their code to the module.
+    let mut procedures = Vec::new();
     for (id, spec) in &policy()?.document.procedures {
         let stages = spec
             .stages
@@ -408,13 +409,13 @@ pub fn procedures_checked() -> Result<BTreeMap<Procedure, ProcedureSummary>, Vec
                 next: s.next.clone(),
             })
             .collect();
-        procedures.insert(
+        procedures.push((
             *id,
             ProcedureSummary {
                 name: spec.name.clone(),
                 stages,
             },
-        );
+        ));
     }
     Ok(procedures)
 }
@@ -450,7 +451,17 @@ struct ContactsSuccess<'a> {
 
 #[derive(Serialize)]
 struct ProceduresSuccess {
-    procedures: BTreeMap<Procedure, ProcedureSummary>,
+    /// An object keyed by procedure id, as the map it was.
+    #[serde(serialize_with = "as_map")]
+    procedures: Vec<(Procedure, ProcedureSummary)>,
+}
+
+/// Writes a list of pairs as a map (an object in JSON).
+fn as_map<S: serde::Serializer, K: Serialize, V: Serialize>(
+    pairs: &[(K, V)],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_map(pairs.iter().map(|(key, value)| (key, value)))
 }
 
 #[derive(Serialize)]
