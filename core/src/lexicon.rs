@@ -375,17 +375,30 @@ impl Lexicon {
                 }),
             }
         }
-        // One automaton pattern per distinct text, carrying every cue that uses it.
-        let mut distinct: BTreeMap<String, Vec<PatternMeta>> = BTreeMap::new();
+        // One automaton pattern per distinct text, in text order, carrying every cue that uses it. A list
+        // kept in order by binary search rather than a map: a `BTreeMap` of these types would add its
+        // code to the wasm module.
+        let mut distinct: Vec<(String, Vec<PatternMeta>)> = Vec::new();
         for (pattern, meta) in patterns {
-            distinct.entry(pattern).or_default().push(meta);
+            match distinct.binary_search_by(|(text, _)| text.cmp(&pattern)) {
+                Ok(found) => {
+                    if let Some((_, metas)) = distinct.get_mut(found) {
+                        metas.push(meta);
+                    }
+                }
+                Err(at) => distinct.insert(at, (pattern, vec![meta])),
+            }
         }
-        let longest = distinct.keys().map(String::len).max().unwrap_or(0);
+        let longest = distinct
+            .iter()
+            .map(|(text, _)| text.len())
+            .max()
+            .unwrap_or(0);
         // The DFA itself rather than the `AhoCorasick` wrapper, which would link every kind of
         // automaton into the wasm module.
         let automaton = DFA::builder()
             .match_kind(MatchKind::Standard)
-            .build(distinct.keys());
+            .build(distinct.iter().map(|(text, _)| text));
         let automaton = match automaton {
             Ok(automaton) => Some(automaton),
             Err(err) => {
@@ -396,8 +409,8 @@ impl Lexicon {
                 None
             }
         };
-        let texts: Vec<String> = distinct.keys().cloned().collect();
-        let mut patterns: Vec<Vec<PatternMeta>> = distinct.into_values().collect();
+        let (texts, mut patterns): (Vec<String>, Vec<Vec<PatternMeta>>) =
+            distinct.into_iter().unzip();
         if let Some(automaton) = &automaton {
             mark_coverable(automaton, &texts, &mut patterns);
         }
