@@ -7,6 +7,7 @@
 //! - [`config`]: the daemon's TOML configuration, validated with every problem listed.
 //! - [`imap`]: one IMAP session of one mailbox: connect, log in, fetch, mark, IDLE.
 //! - [`daemon`]: one task per mailbox, reconnection with backoff, shutdown, `--once` and reconcile.
+//! - [`outbox`], [`smtp`], [`templates`]: the acknowledgements, sent over SMTP from the outbox.
 //!
 //! Feature flags: none.
 #![warn(missing_docs)]
@@ -15,5 +16,8 @@ pub mod config;
 pub mod daemon;
 pub mod imap;
 pub mod ingest;
+pub mod outbox;
 pub mod parse;
+pub mod smtp;
 pub mod store;
+pub mod templates;

@@ -280,6 +280,36 @@ pub enum OutboxStatus {
         /// The acknowledgement's Message-ID.
         message_id: Option<String>,
     },
+    /// Handed to the SMTP server, its answer not yet recorded: written (and flushed) before the SMTP
+    /// transaction, so a crash in between leaves this behind and the next start knows.
+    Sending {
+        /// When the attempt started.
+        since: DateTime<FixedOffset>,
+        /// The acknowledgement's Message-ID (kept for a re-send, so both copies thread alike).
+        message_id: String,
+        /// Attempts made before this one.
+        #[serde(default)]
+        attempts: u32,
+        /// This is the one re-send after a crash left the entry `sending`: a second crash does not
+        /// send again.
+        #[serde(default)]
+        after_crash: bool,
+    },
+    /// An attempt failed.
+    Failed {
+        /// When.
+        at: DateTime<FixedOffset>,
+        /// The SMTP server's answer or the error, for admins.
+        reason: String,
+        /// Never retried (a 5xx answer, a refused recipient); else retried at `next_attempt`.
+        permanent: bool,
+        /// Attempts made so far.
+        #[serde(default)]
+        attempts: u32,
+        /// When a temporary failure is retried.
+        #[serde(default)]
+        next_attempt: Option<DateTime<FixedOffset>>,
+    },
 }
 
 /// An acknowledgement to send for a new case.
@@ -1193,4 +1223,86 @@ fn create_private_dir(path: &Path) -> anyhow::Result<()> {
 fn create_private_dir(path: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(path)
         .with_context(|| format!("creating the store directory {}", path.display()))
+}
+
+// ---- acknowledgements ----
+
+/// The sled tree of acknowledgements handed to SMTP, per recipient: `<address, lower case>\0<reference>`
+/// -> RFC 3339 time of the first attempt. The sender's rate limit counts it.
+const ACK_LOG_TREE: &str = "ack_log";
+
+fn ack_log_key(recipient: &str, reference: &str) -> Vec<u8> {
+    let mut key = recipient.to_lowercase().into_bytes();
+    key.push(0);
+    key.extend_from_slice(reference.as_bytes());
+    key
+}
+
+impl Store {
+    /// A subscription to every write of the outbox (the sender wakes on new entries with it). Writers
+    /// block once 1,024 events are unread: the subscriber must be drained continuously.
+    pub fn watch_outbox(&self) -> sled::Subscriber {
+        self.outbox.watch_prefix(Vec::new())
+    }
+
+    /// Marks an entry as being sent (a [`OutboxStatus::Sending`]) and logs the acknowledgement against
+    /// its recipient for the rate limit, in one transaction. Not durable until [`Store::flush`].
+    pub fn begin_sending(
+        &self,
+        reference: &str,
+        recipient: &str,
+        status: &OutboxStatus,
+        at: DateTime<FixedOffset>,
+    ) -> anyhow::Result<()> {
+        let log = self
+            .db
+            .open_tree(ACK_LOG_TREE)
+            .context("opening the acknowledgement log")?;
+        let key = ack_log_key(recipient, reference);
+        (&self.outbox, &log)
+            .transaction(|(outbox, log)| {
+                let Some(bytes) = outbox.get(reference.as_bytes())? else {
+                    return abort(anyhow::anyhow!(
+                        "there is no outbox entry for case `{reference}`"
+                    ));
+                };
+                let mut entry: OutboxEntry = from_json(&bytes, "an outbox entry").or_else(abort)?;
+                entry.status = status.clone();
+                outbox.insert(reference.as_bytes(), to_json(&entry)?)?;
+                if log.get(&key)?.is_none() {
+                    log.insert(key.clone(), at.to_rfc3339().as_bytes())?;
+                }
+                Ok(())
+            })
+            .map_err(tx_error)
+    }
+
+    /// How many acknowledgements (other than `except`'s) went to `recipient` (any case) at or after
+    /// `since`.
+    pub fn acknowledgements_to(
+        &self,
+        recipient: &str,
+        since: DateTime<FixedOffset>,
+        except: &str,
+    ) -> anyhow::Result<usize> {
+        let log = self
+            .db
+            .open_tree(ACK_LOG_TREE)
+            .context("opening the acknowledgement log")?;
+        let prefix = ack_log_key(recipient, "");
+        let mut count = 0;
+        for item in log.scan_prefix(&prefix) {
+            let (key, value) = item.context("reading the acknowledgement log")?;
+            if key.get(prefix.len()..) == Some(except.as_bytes()) {
+                continue;
+            }
+            let at = std::str::from_utf8(&value)
+                .ok()
+                .and_then(|text| DateTime::parse_from_rfc3339(text).ok());
+            if at.is_some_and(|at| at >= since) {
+                count += 1;
+            }
+        }
+        Ok(count)
+    }
 }
