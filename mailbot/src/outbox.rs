@@ -638,3 +638,28 @@ impl Sender {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_plain_message_ids_are_repeated_in_our_headers() {
+        assert_eq!(
+            usable_id("a1@residents.example"),
+            Some("a1@residents.example")
+        );
+        for bad in [
+            "",
+            "no-at-sign",
+            "a@b\r\nBcc: evil@attacker.example",
+            "a@b Bcc: x",
+            "a@b>\nX: y",
+            "<a@b>",
+            "caf\u{e9}@b",
+        ] {
+            assert_eq!(usable_id(bad), None, "{bad:?}");
+        }
+        assert_eq!(usable_id(&format!("{}@b", "x".repeat(300))), None);
+    }
+}

@@ -357,7 +357,8 @@ fn automatic(
     from: Option<&Mailbox>,
     raw: &[u8],
 ) -> Option<String> {
-    let auto_submitted = raw_header(headers, raw, &HeaderName::Other("Auto-Submitted".into()))
+    // mail-parser names this header itself: `HeaderName::Other("Auto-Submitted")` never matches it.
+    let auto_submitted = raw_header(headers, raw, &HeaderName::AutoSubmitted)
         .trim()
         .to_ascii_lowercase();
     if !auto_submitted.is_empty() && auto_submitted != "no" {

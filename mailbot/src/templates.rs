@@ -267,3 +267,176 @@ fn tidy(text: &str) -> String {
     out.push('\n');
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use feedback_core::{Exclusion, Kind, Submission, assess};
+
+    use super::*;
+
+    const PRIVATE: &str = "Zebediah Quartermaine of 14 Acacia Avenue";
+
+    fn assessment(kind: Kind) -> (Assessment, Policy, NaiveDate) {
+        let policy = Policy::kent();
+        let today = NaiveDate::from_ymd_opt(2026, 11, 25).unwrap();
+        let mut assessment = assess(
+            &Submission {
+                text: format!(
+                    "I want to complain: the pothole outside my house has been reported three times and nobody came. {PRIVATE}"
+                ),
+                subject: Some(format!("Complaint from {PRIVATE}")),
+                ..Submission::default()
+            },
+            &policy,
+            today,
+        );
+        assessment.kind = kind;
+        if !kind.is_feedback() {
+            assessment.procedure = None;
+            assessment.deadlines.retain(|d| d.milestone == "response");
+        }
+        (assessment, policy, today)
+    }
+
+    fn render(assessment: &Assessment, policy: &Policy, today: NaiveDate) -> Rendered {
+        let context = AckContext::new("KCC-2026-000123", assessment, today, policy);
+        Templates::load(None).unwrap().render(&context).unwrap()
+    }
+
+    #[test]
+    fn every_kind_renders_with_reference_formats_and_nothing_personal() {
+        for kind in Kind::ALL {
+            let (assessment, policy, today) = assessment(kind);
+            let out = render(&assessment, &policy, today);
+            let all = format!("{}\n{}", out.subject, out.body);
+            assert!(
+                out.subject.contains("KCC-2026-000123"),
+                "{kind:?}: {}",
+                out.subject
+            );
+            assert!(!out.subject.contains('\n'));
+            for needle in [
+                "KCC-2026-000123",
+                "Kent County Council",
+                "other languages",
+                "Braille",
+                "large print",
+                "audio",
+                assessment.route.team.name.as_str(),
+            ] {
+                assert!(all.contains(needle), "{kind:?}: no {needle:?} in\n{all}");
+            }
+            for private in ["Zebediah", "Acacia", "pothole"] {
+                assert!(!all.contains(private), "{kind:?} quotes the email:\n{all}");
+            }
+            assert!(
+                !all.contains("\n\n\n"),
+                "{kind:?}: loose blank lines\n{all}"
+            );
+            if let Some(redirect) = policy.document.redirects.get(&kind) {
+                assert!(!kind.is_feedback());
+                assert!(
+                    all.contains(&redirect.advice),
+                    "{kind:?}: no advice in\n{all}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_complaint_gives_the_full_reply_date_with_its_weekday_and_how_to_escalate() {
+        let (assessment, policy, today) = assessment(Kind::Complaint);
+        let due = assessment
+            .deadlines
+            .iter()
+            .find(|d| d.milestone == "full_reply" && d.stage == "stage_1")
+            .and_then(|d| d.due)
+            .unwrap();
+        let out = render(&assessment, &policy, today);
+        assert!(
+            out.subject.starts_with("We have received your complaint"),
+            "{}",
+            out.subject
+        );
+        // 20 working days after Wednesday 25 November 2026.
+        assert_eq!(long_date(due), "Wednesday 23 December 2026");
+        assert!(
+            out.body
+                .contains("full reply by Wednesday 23 December 2026"),
+            "{}",
+            out.body
+        );
+        assert!(out.body.contains("escalated to stage 2"), "{}", out.body);
+        assert!(
+            out.body
+                .contains("Local Government and Social Care Ombudsman"),
+            "{}",
+            out.body
+        );
+        assert!(out.body.contains("03000 41 41 41"), "{}", out.body);
+    }
+
+    #[test]
+    fn a_compliment_gets_thanks_and_no_deadline() {
+        let (assessment, policy, today) = assessment(Kind::Compliment);
+        let out = render(&assessment, &policy, today);
+        assert!(out.subject.starts_with("Thank you"), "{}", out.subject);
+        assert!(out.body.contains("kind words"), "{}", out.body);
+        assert!(!out.body.contains("full reply"), "{}", out.body);
+    }
+
+    #[test]
+    fn every_exclusion_carries_the_policys_advice() {
+        for exclusion in Exclusion::ALL {
+            let (mut assessment, policy, today) = assessment(Kind::Complaint);
+            assessment.exclusions = [exclusion].into();
+            assessment.advice.clear();
+            let advice = policy.document.exclusions.get(&exclusion).unwrap();
+            let out = render(&assessment, &policy, today);
+            assert!(
+                out.body.contains(&format!("Please note: {advice}")),
+                "{exclusion:?}:\n{}",
+                out.body
+            );
+        }
+    }
+
+    #[test]
+    fn a_council_directory_replaces_a_template_and_keeps_the_others() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("subject.txt"),
+            "Case {{ reference }}\n: {{ kind }}",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("fault_report.txt"),
+            "Report it at {{ team.name }}.",
+        )
+        .unwrap();
+        let templates = Templates::load(Some(dir.path())).unwrap();
+        let (assessment, policy, today) = assessment(Kind::FaultReport);
+        let context = AckContext::new("KCC-2026-000123", &assessment, today, &policy);
+        let out = templates.render(&context).unwrap();
+        assert_eq!(out.subject, "Case KCC-2026-000123 : fault_report");
+        assert_eq!(
+            out.body,
+            format!("Report it at {}.\n", assessment.route.team.name)
+        );
+        let (assessment, ..) = self::assessment(Kind::Complaint);
+        let context = AckContext::new("KCC-2026-000124", &assessment, today, &policy);
+        assert!(templates.render(&context).unwrap().body.contains("Braille"));
+    }
+
+    #[test]
+    fn a_broken_template_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("complaint.txt"),
+            "{% if reference %}unclosed",
+        )
+        .unwrap();
+        let err = Templates::load(Some(dir.path())).unwrap_err();
+        assert!(format!("{err:#}").contains("complaint.txt"), "{err:#}");
+    }
+}

@@ -9,7 +9,9 @@
 //!   sharing a Message-ID;
 //! - `replies`: replies joining their case by subject reference, In-Reply-To and References; escalation;
 //! - `durability`: a batch survives the process aborting right after `ingest_batch` returns;
-//! - `store`: schema versions, permissions, cursors, quarantine, outbox, references.
+//! - `store`: schema versions, permissions, cursors, quarantine, outbox, references;
+//! - `acknowledge`: the acknowledgement sender's never-loop matrix, header injection, crash recovery
+//!   and the at-risk list (no mail server; sending for real is in `imap/acknowledge.rs`).
 
 // Test helpers outside `#[test]` functions may unwrap and panic: a failure is the test failing.
 #![allow(
@@ -19,6 +21,8 @@
     clippy::indexing_slicing
 )]
 
+#[path = "mailbot/acknowledge.rs"]
+mod acknowledge;
 #[path = "mailbot/corpus.rs"]
 mod corpus;
 #[path = "mailbot/dedup.rs"]
