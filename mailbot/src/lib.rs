@@ -7,13 +7,15 @@
 //! - [`config`]: the daemon's TOML configuration, validated with every problem listed.
 //! - [`imap`]: one IMAP session of one mailbox: connect, log in, fetch, mark, IDLE.
 //! - [`daemon`]: one task per mailbox, reconnection with backoff, shutdown, `--once` and reconcile.
-//! - [`outbox`], [`smtp`], [`templates`]: the acknowledgements, sent over SMTP from the outbox.
+//! - [`outbox`], [`smtp`], [`templates`]: the acknowledgements, sent over SMTP from the outbox;
+//!   [`digest`]: the daily digest per team mailbox, sent by the same sender.
 //!
 //! Feature flags: none.
 #![warn(missing_docs)]
 
 pub mod config;
 pub mod daemon;
+pub mod digest;
 pub mod imap;
 pub mod ingest;
 pub mod outbox;

@@ -39,21 +39,26 @@ const RESCAN: Duration = Duration::from_secs(60);
 /// Working days before the acknowledgement deadline from which an unsent entry is at risk.
 const AT_RISK_WITHIN: i64 = 1;
 
-/// `Auto-Submitted: auto-replied` (RFC 3834): tells other robots not to answer us.
+/// `Auto-Submitted` (RFC 3834): `auto-replied` on acknowledgements, `auto-generated` on digests; tells
+/// other robots not to answer us.
 #[derive(Debug, Clone, Copy)]
-struct AutoSubmitted;
+struct AutoSubmitted(&'static str);
 
 impl Header for AutoSubmitted {
     fn name() -> HeaderName {
         HeaderName::new_from_ascii_str("Auto-Submitted")
     }
 
-    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
-        Ok(AutoSubmitted)
+    fn parse(value: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(AutoSubmitted(if value.trim() == "auto-generated" {
+            "auto-generated"
+        } else {
+            "auto-replied"
+        }))
     }
 
     fn display(&self) -> HeaderValue {
-        HeaderValue::new(Self::name(), "auto-replied".to_string())
+        HeaderValue::new(Self::name(), self.0.to_string())
     }
 }
 
@@ -235,11 +240,7 @@ impl Sender {
             .get(&case.mailbox)
             .or_else(|| self.from.values().next())
             .context("no From address is configured")?;
-        let from_name = self
-            .smtp
-            .from_name
-            .clone()
-            .unwrap_or_else(|| self.policy.document.council.clone());
+        let from_name = self.sender_name();
         let to: Address = entry
             .recipient
             .as_deref()
@@ -252,7 +253,7 @@ impl Sender {
             .subject(rendered.subject)
             .message_id(Some(format!("<{message_id}>")))
             .date_now()
-            .header(AutoSubmitted)
+            .header(AutoSubmitted("auto-replied"))
             .header(ContentType::TEXT_PLAIN);
         if let Some(id) = entry.in_reply_to.as_deref().and_then(usable_id) {
             let first = self
@@ -582,6 +583,13 @@ impl Sender {
                 full_pass = false;
                 last_full = tokio::time::Instant::now();
                 self.warn_at_risk(&mut warned);
+                let local = chrono::Local::now();
+                if !self.smtp.digest_to.is_empty()
+                    && chrono::Timelike::hour(&local) >= self.smtp.digest_hour
+                    && let Err(err) = self.send_digests(local.date_naive()).await
+                {
+                    warn!("sending the daily digests: {err:#}");
+                }
                 self.pass(None).await
             } else {
                 self.pass(Some(queued))
@@ -620,6 +628,64 @@ impl Sender {
         }
         watcher.abort();
         info!("acknowledgement sender stopped");
+    }
+
+    /// Sends each mailbox's digest for `today` (`[smtp] digest_to`) unless it went already; returns the
+    /// mailboxes whose digest went now. One that fails is tried again at the next call.
+    pub async fn send_digests(&self, today: NaiveDate) -> anyhow::Result<Vec<String>> {
+        let mut sent = Vec::new();
+        let mut transport = None;
+        for (mailbox, to) in &self.smtp.digest_to {
+            if self
+                .store
+                .last_digest(mailbox)?
+                .is_some_and(|last| last >= today)
+            {
+                continue;
+            }
+            let digest = crate::digest::digest(&self.store, &self.policy, mailbox, today)?;
+            let (subject, body) = digest.render(&self.policy.document.council);
+            let from = self
+                .from
+                .get(mailbox)
+                .context("the digest's mailbox has no From address")?;
+            let to: Address = to.parse().context("the digest's address")?;
+            let message = Message::builder()
+                .from(Mailbox::new(Some(self.sender_name()), from.clone()))
+                .to(Mailbox::new(None, to))
+                .subject(subject)
+                .date_now()
+                .header(AutoSubmitted("auto-generated"))
+                .header(ContentType::TEXT_PLAIN)
+                .body(body)
+                .context("building the digest")?;
+            if transport.is_none() {
+                transport = Some(self.smtp.transport().await?);
+            }
+            let Some(client) = transport.as_ref() else {
+                continue;
+            };
+            match deliver(client, message).await {
+                Delivery::Accepted => {
+                    self.store.set_last_digest(mailbox, today)?;
+                    self.store.flush()?;
+                    info!(%mailbox, "digest sent");
+                    sent.push(mailbox.clone());
+                }
+                Delivery::Permanent(reason) | Delivery::Temporary(reason) => {
+                    warn!(%mailbox, "digest not sent: {reason}");
+                    transport = None;
+                }
+            }
+        }
+        Ok(sent)
+    }
+
+    fn sender_name(&self) -> String {
+        self.smtp
+            .from_name
+            .clone()
+            .unwrap_or_else(|| self.policy.document.council.clone())
     }
 
     /// Logs each entry at risk at warn, once a day.

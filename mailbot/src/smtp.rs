@@ -88,6 +88,17 @@ pub struct SmtpConfig {
     /// The name given in EHLO (default: this machine's host name).
     #[serde(default)]
     pub hello_name: Option<String>,
+    /// Where each mailbox's daily digest goes (mailbox name -> a team address that is not itself a
+    /// watched mailbox); no digest for a mailbox not listed.
+    #[serde(default)]
+    pub digest_to: BTreeMap<String, String>,
+    /// The hour (server local time, 0 to 23) from which the day's digest is sent.
+    #[serde(default = "default_digest_hour")]
+    pub digest_hour: u32,
+}
+
+fn default_digest_hour() -> u32 {
+    7
 }
 
 fn default_max_per_sender() -> u32 {
@@ -245,6 +256,31 @@ impl SmtpConfig {
                     ),
                 );
             }
+        }
+        for (name, to) in &self.digest_to {
+            if !config.mailboxes.iter().any(|m| &m.name == name) {
+                problem("digest_to", format!("`{name}` is not a configured mailbox"));
+            }
+            if to.parse::<Address>().is_err() {
+                problem("digest_to", format!("`{to}` is not an address"));
+            } else if config
+                .mailboxes
+                .iter()
+                .any(|m| m.user.eq_ignore_ascii_case(to))
+            {
+                problem(
+                    "digest_to",
+                    format!(
+                        "`{to}` is a watched mailbox: its digest would become a case; give the team's own address"
+                    ),
+                );
+            }
+        }
+        if self.digest_hour > 23 {
+            problem(
+                "digest_hour",
+                format!("{} is not an hour (0 to 23)", self.digest_hour),
+            );
         }
         for domain in &self.own_domains {
             if domain.is_empty() || domain.contains(['@', ' ']) {

@@ -1306,3 +1306,35 @@ impl Store {
         Ok(count)
     }
 }
+
+/// The sled tree of the day each mailbox's digest was last sent: mailbox name -> `YYYY-MM-DD`.
+const DIGEST_TREE: &str = "digests";
+
+impl Store {
+    /// The day `mailbox`'s digest was last sent.
+    pub fn last_digest(&self, mailbox: &str) -> anyhow::Result<Option<NaiveDate>> {
+        let tree = self
+            .db
+            .open_tree(DIGEST_TREE)
+            .context("opening the digest log")?;
+        let value = tree
+            .get(mailbox.as_bytes())
+            .context("reading the digest log")?;
+        Ok(value.and_then(|v| {
+            std::str::from_utf8(&v)
+                .ok()
+                .and_then(|text| text.parse::<NaiveDate>().ok())
+        }))
+    }
+
+    /// Records that `mailbox`'s digest for `day` was sent. Not durable until [`Store::flush`].
+    pub fn set_last_digest(&self, mailbox: &str, day: NaiveDate) -> anyhow::Result<()> {
+        let tree = self
+            .db
+            .open_tree(DIGEST_TREE)
+            .context("opening the digest log")?;
+        tree.insert(mailbox.as_bytes(), day.to_string().as_bytes())
+            .context("writing the digest log")?;
+        Ok(())
+    }
+}

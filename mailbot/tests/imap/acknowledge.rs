@@ -362,3 +362,80 @@ fn bench_acknowledgement_latency() {
         ms(latencies[latencies.len() - 1])
     );
 }
+
+#[test]
+fn the_daily_digest_goes_to_the_team_once_a_day() {
+    let server = MailServer::start();
+    let work = Workspace::new();
+    let desk = crate::util::Desk::new();
+    // Received 24 November 2026 (full reply due 22 December) and 2 November (due 30 November).
+    let recent = crate::util::new_case(&desk.ingest_one(crate::util::raw(
+        "county-hall",
+        1,
+        complaint_email("digest", 1, "Alice Resident <alice@residents.example>"),
+    )));
+    let mut old = crate::util::raw(
+        "county-hall",
+        2,
+        complaint_email("digest", 2, "Bob <bob@residents.example>"),
+    );
+    old.internal_date =
+        Some(chrono::DateTime::parse_from_rfc3339("2026-11-02T10:00:00+00:00").unwrap());
+    let old = crate::util::new_case(&desk.ingest_one(old));
+    let path = work.config(
+        &smtp_section(
+            &server,
+            &work,
+            server.port("SUBMISSION"),
+            "digest_hour = 0\ndigest_to = { county-hall = \"feedback@kent.example\" }",
+        ),
+        &[plain_mailbox(&server, "county-hall", "county.hall", "")],
+    );
+    let config =
+        mailbot::config::Config::load(&path, None, mailbot::config::Checks::Environment).unwrap();
+    let sender =
+        mailbot::outbox::Sender::new(&config, desk.store().clone(), feedback_core::Policy::kent())
+            .unwrap()
+            .unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 12, 21).unwrap();
+    assert_eq!(
+        runtime.block_on(sender.send_digests(day)).unwrap(),
+        vec!["county-hall".to_string()]
+    );
+    assert!(
+        runtime
+            .block_on(sender.send_digests(day))
+            .unwrap()
+            .is_empty(),
+        "sent twice in a day"
+    );
+    let found = inbox(&server, "feedback@kent.example");
+    assert_eq!(found.len(), 1);
+    let digest = MessageParser::default().parse(&found[0]).unwrap();
+    let subject = digest.subject().unwrap();
+    assert!(
+        subject.contains("1 due this week, 1 overdue, 2 acknowledgements at risk"),
+        "{subject}"
+    );
+    let body = digest.body_text(0).unwrap();
+    let overdue = body.split("Due in the next seven days").next().unwrap();
+    assert!(
+        overdue.contains(&format!("{old}  Full reply"))
+            && overdue.contains("Monday 30 November 2026"),
+        "{body}"
+    );
+    assert!(
+        body.contains(&format!("{recent}  Full reply"))
+            && body.contains("Tuesday 22 December 2026"),
+        "{body}"
+    );
+    assert!(
+        !body.contains("bin collection") && !body.contains("alice"),
+        "the digest quotes the email:\n{body}"
+    );
+    assert!(String::from_utf8_lossy(&found[0]).contains("Auto-Submitted: auto-generated"));
+}
