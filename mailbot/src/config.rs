@@ -61,6 +61,17 @@ pub struct Config {
     /// Where acknowledgements are sent from (`[smtp]`); without it none are sent.
     #[serde(default)]
     pub smtp: Option<crate::smtp::SmtpConfig>,
+    /// How long closed cases are kept (`[retention]`).
+    #[serde(default)]
+    pub retention: Retention,
+}
+
+/// Data retention (`[retention]`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Retention {
+    /// `mailbot purge` removes cases closed more than this many days ago (e.g. 2190, six years).
+    pub closed_cases_days: Option<u32>,
 }
 
 /// One watched mailbox (`[[mailbox]]`).
@@ -326,6 +337,13 @@ impl Config {
         }
         if self.timeout_secs == 0 {
             problem("timeout_secs".into(), "must be more than 0".into());
+        }
+        if self.retention.closed_cases_days == Some(0) {
+            problem(
+                "retention.closed_cases_days".into(),
+                "must be more than 0 (leave it out to keep closed cases until purged by date)"
+                    .into(),
+            );
         }
         if self.mailboxes.is_empty() {
             problem(

@@ -6,6 +6,9 @@
 //!   made durable by one flush.
 //! - [`config`]: the daemon's TOML configuration, validated with every problem listed.
 //! - [`imap`]: one IMAP session of one mailbox: connect, log in, fetch, mark, IDLE.
+//! - [`report`]: the policy's monitoring report as JSON, CSV and an HTML page with charts.
+//! - [`export`]: cases as JSON lines; reviewed corrections as labelled corpus lines.
+//! - [`protection`]: retention purge, subject access and erasure, recorded in the store's audit log.
 //! - [`daemon`]: one task per mailbox, reconnection with backoff, shutdown, `--once` and reconcile.
 //! - [`outbox`], [`smtp`], [`templates`]: the acknowledgements, sent over SMTP from the outbox;
 //!   [`digest`]: the daily digest per team mailbox, sent by the same sender.
@@ -16,10 +19,13 @@
 pub mod config;
 pub mod daemon;
 pub mod digest;
+pub mod export;
 pub mod imap;
 pub mod ingest;
 pub mod outbox;
 pub mod parse;
+pub mod protection;
+pub mod report;
 pub mod smtp;
 pub mod store;
 pub mod templates;

@@ -3,10 +3,12 @@
 //! Commands that need no mail server: `classify` (JSON lines in, assessments out), `evaluate` (accuracy on
 //! the labelled corpus), `check-policy` (validate a council's policy file) and `check-config` (validate a
 //! daemon config). The daemon: `run CONFIG [--once]` watches the configured mailboxes; `reconcile CONFIG`
-//! re-ingests processed messages the store lacks.
+//! re-ingests processed messages the store lacks. Over the stored records: `report`, `export`, `purge`,
+//! `subject-access`, `erase` and `audit-log` (see `records`).
 
 mod classify;
 mod evaluate;
+mod records;
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, IsTerminal, Write};
@@ -82,6 +84,8 @@ enum Command {
         /// The config file.
         config: PathBuf,
     },
+    #[command(flatten)]
+    Records(records::RecordsCommand),
     /// Benchmark yardstick: a bare `UID FETCH 1:* (BODY.PEEK[])` of a configured mailbox's folder.
     #[command(hide = true)]
     BareFetch {
@@ -210,6 +214,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if once { Mode::Once } else { Mode::Run },
         ),
         Command::Reconcile { config } => daemon(cli.policy.as_ref(), &config, Mode::Reconcile),
+        Command::Records(command) => records::run(command, &load_policy(cli.policy.as_ref())?),
         Command::BareFetch { config, mailbox } => {
             let config = Config::load(&config, None, Checks::Environment)?;
             let chosen = match &mailbox {

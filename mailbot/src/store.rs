@@ -811,6 +811,7 @@ impl Store {
             path,
         };
         store.check_schema()?;
+        store.restrict_files()?;
         Ok(store)
     }
 
@@ -1337,4 +1338,300 @@ impl Store {
             .context("writing the digest log")?;
         Ok(())
     }
+}
+
+// ---- reporting and data protection ----
+
+/// What a removal took out of the store (records that existed; absent keys are not counted).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Removed {
+    /// Cases.
+    pub cases: usize,
+    /// Messages of those cases.
+    pub messages: usize,
+    /// Kept attachment contents and quarantined raw messages.
+    pub blobs: usize,
+    /// Entries of the Message-ID and UID indexes.
+    pub index_entries: usize,
+    /// Outbox entries.
+    pub outbox_entries: usize,
+    /// Equalities records.
+    pub equalities: usize,
+    /// Quarantine records.
+    pub quarantined: usize,
+    /// Messages in other cases rewritten without what identified the person.
+    pub redacted_messages: usize,
+}
+
+/// Why data was removed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "action")]
+pub enum AuditAction {
+    /// Retention: cases closed before a day.
+    Purge {
+        /// The cut-off day.
+        closed_before: NaiveDate,
+        /// The cases removed.
+        references: Vec<String>,
+    },
+    /// Erasure at a person's request.
+    Erase {
+        /// SHA-256 of the address, lowercased (hex): the address itself is not kept.
+        subject_sha256: String,
+    },
+}
+
+/// One entry of the store's audit log of removals.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    /// When.
+    pub at: DateTime<FixedOffset>,
+    /// Who ran it.
+    pub by: String,
+    /// What and why.
+    #[serde(flatten)]
+    pub action: AuditAction,
+    /// How much went.
+    pub removed: Removed,
+}
+
+/// What to remove in one transaction.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Removal {
+    /// Cases, removed with their messages, attachments, index entries, outbox entry and equalities.
+    pub cases: Vec<String>,
+    /// Messages of other cases to rewrite as given (redacted): the record is stored as it is, and the
+    /// kept contents of attachments it no longer lists are removed.
+    pub rewrite: Vec<MessageRecord>,
+    /// Quarantine records, removed with their raw message and index entries.
+    pub quarantine: Vec<String>,
+}
+
+/// The keys a [`Removal`] touches, gathered before its transaction.
+#[derive(Default)]
+struct RemovalKeys {
+    /// Reference and the number of messages the case had when planned.
+    cases: Vec<(String, usize)>,
+    messages: Vec<Vec<u8>>,
+    blobs: Vec<Vec<u8>>,
+    message_ids: Vec<Vec<u8>>,
+    uids: Vec<Vec<u8>>,
+    redacted: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+impl Store {
+    fn equalities_tree(&self) -> anyhow::Result<Tree> {
+        self.db
+            .open_tree("equalities")
+            .context("opening the equalities tree of the case store")
+    }
+
+    fn audit_tree(&self) -> anyhow::Result<Tree> {
+        self.db
+            .open_tree("audit")
+            .context("opening the audit tree of the case store")
+    }
+
+    /// Stores a case's equalities monitoring data (as a form sent it), apart from the case record: it is
+    /// never part of [`CaseRecord`] and is left out of case views and exports unless asked for. Not
+    /// durable until [`Store::flush`].
+    pub fn put_equalities(&self, reference: &str, data: &serde_json::Value) -> anyhow::Result<()> {
+        if self.case(reference)?.is_none() {
+            anyhow::bail!("there is no case `{reference}` to attach equalities data to");
+        }
+        let bytes = serde_json::to_vec(data).context("encoding equalities data")?;
+        self.equalities_tree()?
+            .insert(reference.as_bytes(), bytes)
+            .context("writing equalities data")?;
+        Ok(())
+    }
+
+    /// A case's equalities monitoring data, if any was given.
+    pub fn equalities(&self, reference: &str) -> anyhow::Result<Option<serde_json::Value>> {
+        let bytes = self
+            .equalities_tree()?
+            .get(reference.as_bytes())
+            .context("reading equalities data")?;
+        bytes.map(|b| from_json(&b, "equalities data")).transpose()
+    }
+
+    /// The audit log of removals (purges, erasures), oldest first.
+    pub fn audit_log(&self) -> anyhow::Result<Vec<AuditRecord>> {
+        self.audit_tree()?
+            .iter()
+            .values()
+            .map(|v| {
+                v.context("reading the audit log")
+                    .and_then(|b| from_json(&b, "an audit record"))
+            })
+            .collect()
+    }
+
+    /// Removes cases (with everything stored for them), rewrites messages and removes quarantine
+    /// records, in ONE transaction with the audit record of it, then flushes. Index entries go too, so a
+    /// removed message fetched again is new to the store. A case that gained a message since this call
+    /// began is not half-removed: the whole removal fails and can be run again.
+    pub fn remove(
+        &self,
+        removal: &Removal,
+        at: DateTime<FixedOffset>,
+        by: &str,
+        action: AuditAction,
+    ) -> anyhow::Result<Removed> {
+        let keys = self.removal_keys(removal)?;
+        let equalities = self.equalities_tree()?;
+        let audit = self.audit_tree()?;
+        let audit_key = self
+            .db
+            .generate_id()
+            .context("numbering an audit record")?
+            .to_be_bytes();
+        let removed = (
+            &self.cases,
+            &self.messages,
+            &self.blobs,
+            &self.message_ids,
+            &self.uids,
+            &self.outbox,
+            &self.quarantine,
+            &equalities,
+            &audit,
+        )
+            .transaction(
+                |(cases, messages, blobs, message_ids, uids, outbox, quarantine, equalities, audit)| {
+                    let mut removed = Removed::default();
+                    let count = |found: Option<sled::IVec>| usize::from(found.is_some());
+                    for (reference, planned) in &keys.cases {
+                        let Some(bytes) = cases.remove(reference.as_bytes())? else {
+                            continue;
+                        };
+                        let case: CaseRecord = from_json(&bytes, "a case").or_else(abort)?;
+                        if case.messages.len() != *planned {
+                            return abort(anyhow::anyhow!(
+                                "case `{reference}` changed while it was being removed: run it again"
+                            ));
+                        }
+                        removed.cases += 1;
+                        removed.outbox_entries += count(outbox.remove(reference.as_bytes())?);
+                        removed.equalities += count(equalities.remove(reference.as_bytes())?);
+                    }
+                    for key in &keys.messages {
+                        removed.messages += count(messages.remove(key.as_slice())?);
+                    }
+                    for key in &keys.blobs {
+                        removed.blobs += count(blobs.remove(key.as_slice())?);
+                    }
+                    for key in &keys.message_ids {
+                        removed.index_entries += count(message_ids.remove(key.as_slice())?);
+                    }
+                    for key in &keys.uids {
+                        removed.index_entries += count(uids.remove(key.as_slice())?);
+                    }
+                    for id in &removal.quarantine {
+                        removed.quarantined += count(quarantine.remove(id.as_bytes())?);
+                    }
+                    for (key, record) in &keys.redacted {
+                        messages.insert(key.as_slice(), record.as_slice())?;
+                        removed.redacted_messages += 1;
+                    }
+                    let record = AuditRecord {
+                        at,
+                        by: by.to_string(),
+                        action: action.clone(),
+                        removed,
+                    };
+                    audit.insert(&audit_key, to_json(&record)?)?;
+                    Ok(removed)
+                },
+            )
+            .map_err(tx_error)?;
+        self.flush()?;
+        Ok(removed)
+    }
+
+    /// Every key a removal touches: read before the transaction, which cannot scan.
+    fn removal_keys(&self, removal: &Removal) -> anyhow::Result<RemovalKeys> {
+        let mut keys = RemovalKeys::default();
+        for reference in &removal.cases {
+            let Some(case) = self.case(reference)? else {
+                anyhow::bail!("there is no case `{reference}` to remove");
+            };
+            for record in self.case_messages(reference)? {
+                keys.messages.push(record.key.clone().into_bytes());
+                keys.blobs.extend(attachment_keys(&record));
+                if let Some(id) = &record.message.message_id {
+                    keys.message_ids
+                        .push(message_id_key(id, &record.message.content_hash));
+                }
+            }
+            keys.cases.push((reference.clone(), case.messages.len()));
+        }
+        for new in &removal.rewrite {
+            let Some(old) = self.message(&new.key)? else {
+                anyhow::bail!("there is no message `{}` to rewrite", new.key);
+            };
+            keys.blobs
+                .extend(attachment_keys(&old).skip(new.message.attachments.len()));
+            keys.redacted.push((
+                new.key.clone().into_bytes(),
+                serde_json::to_vec(new).context("encoding a redacted message")?,
+            ));
+        }
+        keys.blobs
+            .extend(removal.quarantine.iter().map(|id| raw_key(id)));
+        // The UID index points at cases and quarantine records; copies found by Message-ID have entries
+        // of their own that no message record names, so scan it.
+        for entry in self.uids.iter() {
+            let (key, value) = entry.context("reading the UID index")?;
+            let locator: Locator = from_json(&value, "a message locator")?;
+            let gone = match &locator {
+                Locator::Message { case, .. } => removal.cases.contains(case),
+                Locator::Quarantine { id } => removal.quarantine.contains(id),
+            };
+            if gone {
+                keys.uids.push(key.to_vec());
+            }
+        }
+        Ok(keys)
+    }
+
+    /// Makes the files sled created in the store directory readable by the owner only (the directory
+    /// itself already is): sled creates them with the process's umask.
+    #[cfg(unix)]
+    fn restrict_files(&self) -> anyhow::Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        let mut pending = vec![self.path.clone()];
+        while let Some(dir) = pending.pop() {
+            let entries =
+                std::fs::read_dir(&dir).with_context(|| format!("listing {}", dir.display()))?;
+            for entry in entries {
+                let entry = entry.with_context(|| format!("listing {}", dir.display()))?;
+                let kind = entry
+                    .file_type()
+                    .with_context(|| format!("listing {}", dir.display()))?;
+                let path = entry.path();
+                // A symlink is left alone: changing its mode would change its target's.
+                let mode = if kind.is_symlink() {
+                    continue;
+                } else if kind.is_dir() {
+                    pending.push(path.clone());
+                    0o700
+                } else {
+                    0o600
+                };
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))
+                    .with_context(|| format!("making {} private to its owner", path.display()))?;
+            }
+        }
+        Ok(())
+    }
+
+    #[cfg(not(unix))]
+    fn restrict_files(&self) -> anyhow::Result<()> {
+        Ok(())
+    }
+}
+
+fn attachment_keys(record: &MessageRecord) -> impl Iterator<Item = Vec<u8>> + '_ {
+    (0..record.message.attachments.len()).map(|i| attachment_key(&record.key, i))
 }

@@ -223,7 +223,7 @@ impl Templates {
 
     /// Renders the subject and body for `context`.
     pub fn render(&self, context: &AckContext) -> anyhow::Result<Rendered> {
-        let value = minijinja::Value::from(minijinja::value::Serde(context));
+        let value = minijinja::Value::from_serialize(context);
         let subject = self
             .env
             .get_template("subject.txt")

@@ -9,6 +9,8 @@
 //!   sharing a Message-ID;
 //! - `replies`: replies joining their case by subject reference, In-Reply-To and References; escalation;
 //! - `durability`: a batch survives the process aborting right after `ingest_batch` returns;
+//! - `report`: the monitoring report (figures by hand), its CSV and HTML, the corrections export;
+//! - `protection`: purge, subject access, erasure, equalities kept apart, private store files;
 //! - `store`: schema versions, permissions, cursors, quarantine, outbox, references;
 //! - `acknowledge`: the acknowledgement sender's never-loop matrix, header injection, crash recovery
 //!   and the at-risk list (no mail server; sending for real is in `imap/acknowledge.rs`).
@@ -31,8 +33,12 @@ mod dedup;
 mod durability;
 #[path = "mailbot/fuzz.rs"]
 mod fuzz;
+#[path = "mailbot/protection.rs"]
+mod protection;
 #[path = "mailbot/replies.rs"]
 mod replies;
+#[path = "mailbot/report.rs"]
+mod report;
 #[path = "mailbot/store.rs"]
 mod store;
 #[path = "mailbot/util.rs"]

@@ -61,6 +61,29 @@ fn complaint_email(tag: &str, index: usize, from: &str) -> Vec<u8> {
         .into_bytes()
 }
 
+/// A config watching county.hall with `smtp_section(port, extra)`.
+fn county_hall_config(
+    server: &MailServer,
+    work: &Workspace,
+    port: u16,
+    extra: &str,
+) -> std::path::PathBuf {
+    work.config(
+        &smtp_section(server, work, port, extra),
+        &[plain_mailbox(server, "county-hall", "county.hall", "")],
+    )
+}
+
+/// A complaint from `from` (envelope alice) through Postfix's SMTP port to county.hall.
+fn send_to_county_hall(server: &MailServer, tag: &str, from: &str) {
+    smtp_send(
+        server,
+        ALICE,
+        "county.hall@kent.example",
+        &complaint_email(tag, 0, from),
+    );
+}
+
 fn start(work: &Workspace, config: &std::path::Path) -> Daemon {
     spawn_mailbot(
         &["run", config.to_str().unwrap()],
@@ -76,17 +99,9 @@ fn log(work: &Workspace) -> String {
 fn a_resident_gets_a_threaded_acknowledgement_in_their_inbox_and_a_reply_joins_the_case() {
     let server = MailServer::start();
     let work = Workspace::new();
-    let config = work.config(
-        &smtp_section(&server, &work, server.port("SUBMISSION"), ""),
-        &[plain_mailbox(&server, "county-hall", "county.hall", "")],
-    );
+    let config = county_hall_config(&server, &work, server.port("SUBMISSION"), "");
     let mut daemon = start(&work, &config);
-    smtp_send(
-        &server,
-        ALICE,
-        "county.hall@kent.example",
-        &complaint_email("e2e", 0, "Alice Resident <alice@residents.example>"),
-    );
+    send_to_county_hall(&server, "e2e", "Alice Resident <alice@residents.example>");
     let mut found = Vec::new();
     assert!(
         wait_until(Duration::from_secs(60), || {
@@ -199,17 +214,9 @@ fn with_smtp_down_the_acknowledgement_goes_out_when_it_comes_back() {
         .local_addr()
         .unwrap()
         .port();
-    let config = work.config(
-        &smtp_section(&server, &work, port, ""),
-        &[plain_mailbox(&server, "county-hall", "county.hall", "")],
-    );
+    let config = county_hall_config(&server, &work, port, "");
     let mut daemon = start(&work, &config);
-    smtp_send(
-        &server,
-        ALICE,
-        "county.hall@kent.example",
-        &complaint_email("down", 0, "Alice Resident <alice@residents.example>"),
-    );
+    send_to_county_hall(&server, "down", "Alice Resident <alice@residents.example>");
     assert!(
         wait_until(Duration::from_secs(30), || log(&work)
             .contains("acknowledgement not sent yet")),
@@ -243,18 +250,10 @@ fn with_smtp_down_the_acknowledgement_goes_out_when_it_comes_back() {
 fn a_recipient_refused_for_good_is_recorded_on_the_entry() {
     let server = MailServer::start();
     let work = Workspace::new();
-    let config = work.config(
-        &smtp_section(&server, &work, server.port("SUBMISSION"), ""),
-        &[plain_mailbox(&server, "county-hall", "county.hall", "")],
-    );
+    let config = county_hall_config(&server, &work, server.port("SUBMISSION"), "");
     let mut daemon = start(&work, &config);
     // Postfix has no such user: it refuses the acknowledgement's recipient with 550.
-    smtp_send(
-        &server,
-        ALICE,
-        "county.hall@kent.example",
-        &complaint_email("perm", 0, "Nobody <nobody@residents.example>"),
-    );
+    send_to_county_hall(&server, "perm", "Nobody <nobody@residents.example>");
     assert!(
         wait_until(Duration::from_secs(30), || log(&work)
             .contains("refused for good")),
@@ -293,14 +292,11 @@ fn bench_acknowledgement_latency() {
         .unwrap_or(200);
     let server = MailServer::start();
     let work = Workspace::new();
-    let config = work.config(
-        &smtp_section(
-            &server,
-            &work,
-            server.port("SUBMISSION"),
-            "max_per_sender_per_day = 100000",
-        ),
-        &[plain_mailbox(&server, "county-hall", "county.hall", "")],
+    let config = county_hall_config(
+        &server,
+        &work,
+        server.port("SUBMISSION"),
+        "max_per_sender_per_day = 100000",
     );
     let mailbot = std::env::var("BENCH_ACK_MAILBOT").ok();
     let mut daemon = match &mailbot {
@@ -324,12 +320,7 @@ fn bench_acknowledgement_latency() {
             .sum::<usize>()
     };
     // Warm up: the first connection, TLS set-up and store pages.
-    smtp_send(
-        &server,
-        ALICE,
-        "county.hall@kent.example",
-        &complaint_email("warm", 0, "Alice Resident <alice@residents.example>"),
-    );
+    send_to_county_hall(&server, "warm", "Alice Resident <alice@residents.example>");
     assert!(
         wait_until(Duration::from_secs(60), || delivered() == 1),
         "{}",
@@ -382,14 +373,11 @@ fn the_daily_digest_goes_to_the_team_once_a_day() {
     old.internal_date =
         Some(chrono::DateTime::parse_from_rfc3339("2026-11-02T10:00:00+00:00").unwrap());
     let old = crate::util::new_case(&desk.ingest_one(old));
-    let path = work.config(
-        &smtp_section(
-            &server,
-            &work,
-            server.port("SUBMISSION"),
-            "digest_hour = 0\ndigest_to = { county-hall = \"feedback@kent.example\" }",
-        ),
-        &[plain_mailbox(&server, "county-hall", "county.hall", "")],
+    let path = county_hall_config(
+        &server,
+        &work,
+        server.port("SUBMISSION"),
+        "digest_hour = 0\ndigest_to = { county-hall = \"feedback@kent.example\" }",
     );
     let config =
         mailbot::config::Config::load(&path, None, mailbot::config::Checks::Environment).unwrap();
@@ -413,7 +401,12 @@ fn the_daily_digest_goes_to_the_team_once_a_day() {
             .is_empty(),
         "sent twice in a day"
     );
-    let found = inbox(&server, "feedback@kent.example");
+    // Postfix delivers after accepting: wait for it.
+    let mut found = Vec::new();
+    assert!(wait_until(Duration::from_secs(20), || {
+        found = inbox(&server, "feedback@kent.example");
+        !found.is_empty()
+    }));
     assert_eq!(found.len(), 1);
     let digest = MessageParser::default().parse(&found[0]).unwrap();
     let subject = digest.subject().unwrap();
