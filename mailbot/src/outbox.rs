@@ -322,11 +322,13 @@ impl Sender {
         };
         if !after_crash && let Some(reason) = self.suppression(&entry, now)? {
             info!(case = %reference, %reason, "acknowledgement suppressed");
-            self.store.set_outbox_status(
+            self.store.set_outbox_status_noted(
                 reference,
-                OutboxStatus::Suppressed {
+                &OutboxStatus::Suppressed {
                     reason: reason.clone(),
                 },
+                &format!("acknowledgement not sent: {reason}"),
+                now,
             )?;
             self.store.flush()?;
             return Ok(Sent::Suppressed(reason));
@@ -417,16 +419,20 @@ impl Sender {
         if !permanent {
             info!(case = %reference, attempts, retry_at = ?next_attempt, "acknowledgement not sent yet: {reason}");
         }
-        self.store.set_outbox_status(
-            reference,
-            OutboxStatus::Failed {
-                at: now,
-                reason: reason.clone(),
-                permanent,
-                attempts,
-                next_attempt,
-            },
-        )?;
+        let status = OutboxStatus::Failed {
+            at: now,
+            reason: reason.clone(),
+            permanent,
+            attempts,
+            next_attempt,
+        };
+        if permanent {
+            let note = format!("acknowledgement refused for good, not sent: {reason}");
+            self.store
+                .set_outbox_status_noted(reference, &status, &note, now)?;
+        } else {
+            self.store.set_outbox_status(reference, status)?;
+        }
         self.store.flush()?;
         Ok(Sent::Failed(reason, permanent))
     }
@@ -467,7 +473,13 @@ impl Sender {
                     after_crash: true,
                 }
             };
-            self.store.set_outbox_status(&entry.reference, status)?;
+            if after_crash {
+                let note = "acknowledgement interrupted twice while sending: it may have gone out; check before sending it by hand";
+                self.store
+                    .set_outbox_status_noted(&entry.reference, &status, note, now())?;
+            } else {
+                self.store.set_outbox_status(&entry.reference, status)?;
+            }
         }
         self.store.flush()?;
         Ok(resend)

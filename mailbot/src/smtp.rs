@@ -124,6 +124,30 @@ impl SmtpConfig {
         })
     }
 
+    /// The settings in one line for `check-config` (no secret).
+    pub fn describe(&self) -> String {
+        let auth = match (self.auth, &self.user) {
+            (SmtpAuth::None, _) => "no authentication".to_string(),
+            (SmtpAuth::Password, user) => format!("password as {}", user.as_deref().unwrap_or("?")),
+            (SmtpAuth::Xoauth2, user) => format!("XOAUTH2 as {}", user.as_deref().unwrap_or("?")),
+        };
+        format!(
+            "{}:{} ({}), {auth}, templates {}, at most {} a day per sender{}",
+            self.host,
+            self.port(),
+            self.tls,
+            self.templates
+                .as_ref()
+                .map_or_else(|| "built in".to_string(), |d| d.display().to_string()),
+            self.max_per_sender_per_day,
+            if self.digest_to.is_empty() {
+                String::new()
+            } else {
+                format!(", daily digest at {}:00", self.digest_hour)
+            }
+        )
+    }
+
     /// The retry delays: first and longest.
     pub fn retry(&self) -> (Duration, Duration) {
         (
@@ -398,5 +422,80 @@ pub async fn deliver(transport: &AsyncSmtpTransport<Tokio1Executor>, message: Me
         Ok(_) => Delivery::Accepted,
         Err(err) if err.is_permanent() => Delivery::Permanent(format!("{err:#}")),
         Err(err) => Delivery::Temporary(format!("{err:#}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{Checks, Config};
+
+    const MAILBOXES: &str = r#"
+store = "/tmp/store"
+[[mailbox]]
+name = "county-hall"
+host = "127.0.0.1"
+tls = "plain-loopback"
+user = "county.hall@kent.example"
+secret_env = "PATH"
+[[mailbox]]
+name = "adults"
+host = "127.0.0.1"
+tls = "plain-loopback"
+user = "adults-login"
+secret_env = "PATH"
+"#;
+
+    fn problems(smtp: &str) -> String {
+        let source = format!("{MAILBOXES}[smtp]\n{smtp}");
+        match Config::parse(&source, None, Checks::SyntaxOnly) {
+            Ok(_) => String::new(),
+            Err(problems) => problems
+                .iter()
+                .map(|(place, message)| format!("{place}: {message}\n"))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn every_smtp_problem_is_listed() {
+        let found = problems(
+            "host = \"smtp.kent.example\"\ntls = \"plain-loopback\"\nauth = \"password\"\n\
+             digest_to = { county-hall = \"county.hall@kent.example\", nowhere = \"x@y.example\" }\n\
+             digest_hour = 24\nmax_per_sender_per_day = 0\nfrom = { ghost = \"a@b.example\" }\n",
+        );
+        for needle in [
+            "smtp.tls: `plain-loopback` is only allowed to a loopback host",
+            "smtp.auth: this auth method takes exactly one of `secret_env` and `secret_file`",
+            "smtp.user: give the login name",
+            "smtp.from: `ghost` is not a configured mailbox",
+            "smtp.from: mailbox `adults` has no From address",
+            "smtp.digest_to: `nowhere` is not a configured mailbox",
+            "smtp.digest_to: `county.hall@kent.example` is a watched mailbox",
+            "smtp.digest_hour: 24 is not an hour",
+            "smtp.max_per_sender_per_day: must be more than 0",
+        ] {
+            assert!(found.contains(needle), "missing {needle:?} in\n{found}");
+        }
+    }
+
+    #[test]
+    fn a_good_section_loads_with_defaults() {
+        let found = problems(
+            "host = \"smtp.kent.example\"\ntls = \"starttls\"\nuser = \"county.hall@kent.example\"\n\
+             secret_env = \"PATH\"\nfrom = { adults = \"adults@kent.example\" }\n",
+        );
+        assert_eq!(found, "");
+        let source = format!(
+            "{MAILBOXES}[smtp]\nhost = \"smtp.kent.example\"\ntls = \"implicit\"\nauth = \"none\"\nfrom = {{ adults = \"adults@kent.example\" }}\n"
+        );
+        let config = Config::parse(&source, None, Checks::SyntaxOnly).unwrap();
+        let smtp = config.smtp.as_ref().unwrap();
+        assert_eq!(smtp.port(), 465);
+        assert_eq!(smtp.max_per_sender_per_day, 5);
+        assert!(smtp.secret_source().unwrap().is_none());
+        let from = smtp.from_addresses(&config);
+        assert_eq!(from["adults"].to_string(), "adults@kent.example");
+        assert_eq!(from["county-hall"].to_string(), "county.hall@kent.example");
+        assert!(smtp.own_addresses(&config).contains("adults@kent.example"));
     }
 }

@@ -1278,6 +1278,43 @@ impl Store {
             .map_err(tx_error)
     }
 
+    /// Sets an outbox entry's status and notes `note` in its case's history (by mailbot), in one
+    /// transaction: what admins must see on the case (a refusal for good, a suppression at send time).
+    /// Not durable until [`Store::flush`].
+    pub fn set_outbox_status_noted(
+        &self,
+        reference: &str,
+        status: &OutboxStatus,
+        note: &str,
+        at: DateTime<FixedOffset>,
+    ) -> anyhow::Result<()> {
+        (&self.outbox, &self.cases)
+            .transaction(|(outbox, cases)| {
+                let Some(bytes) = outbox.get(reference.as_bytes())? else {
+                    return abort(anyhow::anyhow!(
+                        "there is no outbox entry for case `{reference}`"
+                    ));
+                };
+                let mut entry: OutboxEntry = from_json(&bytes, "an outbox entry").or_else(abort)?;
+                entry.status = status.clone();
+                outbox.insert(reference.as_bytes(), to_json(&entry)?)?;
+                if let Some(bytes) = cases.get(reference.as_bytes())? {
+                    let mut case: CaseRecord = from_json(&bytes, "a case").or_else(abort)?;
+                    case.history.push(HistoryEntry {
+                        on: at.date_naive(),
+                        event: None,
+                        message: None,
+                        note: note.to_string(),
+                        at: Some(at),
+                        by: None,
+                    });
+                    cases.insert(reference.as_bytes(), to_json(&case)?)?;
+                }
+                Ok(())
+            })
+            .map_err(tx_error)
+    }
+
     /// How many acknowledgements (other than `except`'s) went to `recipient` (any case) at or after
     /// `since`.
     pub fn acknowledgements_to(

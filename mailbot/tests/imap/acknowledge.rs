@@ -277,7 +277,13 @@ fn a_recipient_refused_for_good_is_recorded_on_the_entry() {
         }
         other => panic!("expected a permanent failure, got {other:?}"),
     }
-    assert_eq!(store.cases().unwrap().len(), 1, "it is still a case");
+    let cases = store.cases().unwrap();
+    assert_eq!(cases.len(), 1, "it is still a case");
+    let note = &cases[0].history.last().unwrap().note;
+    assert!(
+        note.starts_with("acknowledgement refused for good"),
+        "{note}"
+    );
 }
 
 /// The latency benchmark (`scripts/bench-ack`): `BENCH_ACK_EMAILS` emails (default 200), one at a time,

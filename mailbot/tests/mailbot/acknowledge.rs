@@ -260,6 +260,10 @@ fn the_councils_own_mailbox_is_not_acknowledged() {
         BODY,
     );
     assert_suppressed(&status_of(&desk, 1, message), "council's own address");
+    // Shown on the case too.
+    let case = &desk.store().cases().unwrap()[0];
+    let note = &case.history.last().unwrap().note;
+    assert_eq!(note, "acknowledgement not sent: the council's own address");
 }
 
 #[test]
@@ -450,6 +454,9 @@ fn a_send_interrupted_by_a_crash_is_sent_once_more_then_never() {
         }
         other => panic!("expected a permanent failure, got {other:?}"),
     }
+    let case = desk.store().case(&reference).unwrap().unwrap();
+    let note = &case.history.last().unwrap().note;
+    assert!(note.contains("interrupted twice"), "{note}");
 }
 
 #[test]
