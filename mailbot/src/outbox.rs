@@ -340,9 +340,18 @@ impl Sender {
                 // A template or address problem: the entry waits (and shows as at risk) until it is fixed.
                 let reason = format!("{err:#}");
                 warn!(case = %reference, "cannot compose the acknowledgement: {reason}");
-                return self.failed(reference, reason, false, attempts, now);
+                return self.failed(reference, reason, false, attempts + 1, now);
             }
         };
+        // Before `sending` is marked: a secret that cannot be read sends nothing and counts nothing.
+        if transport.is_none() {
+            match self.smtp.transport().await {
+                Ok(made) => *transport = Some(made),
+                Err(err) => {
+                    return self.failed(reference, format!("{err:#}"), false, attempts + 1, now);
+                }
+            }
+        }
         let recipient = entry.recipient.clone().unwrap_or_default();
         if !after_crash {
             let sending = OutboxStatus::Sending {
@@ -354,14 +363,6 @@ impl Sender {
             self.store
                 .begin_sending(reference, &recipient, &sending, now)?;
             self.store.flush()?;
-        }
-        if transport.is_none() {
-            match self.smtp.transport().await {
-                Ok(made) => *transport = Some(made),
-                Err(err) => {
-                    return self.failed(reference, format!("{err:#}"), false, attempts + 1, now);
-                }
-            }
         }
         let Some(client) = transport.as_ref() else {
             return Ok(Sent::Nothing);
