@@ -10,6 +10,8 @@
 //! - [`export`]: cases as JSON lines; reviewed corrections as labelled corpus lines.
 //! - [`protection`]: retention purge, subject access and erasure, recorded in the store's audit log.
 //! - [`daemon`]: one task per mailbox, reconnection with backoff, shutdown, `--once` and reconcile.
+//! - [`import`]: an mbox file or a Maildir folder backfilled into cases, resumably.
+//! - [`metrics`]: Prometheus counters and gauges, `/healthz` and `/metrics`.
 //! - [`outbox`], [`smtp`], [`templates`]: the acknowledgements, sent over SMTP from the outbox;
 //!   [`digest`]: the daily digest per team mailbox, sent by the same sender.
 //!
@@ -21,7 +23,9 @@ pub mod daemon;
 pub mod digest;
 pub mod export;
 pub mod imap;
+pub mod import;
 pub mod ingest;
+pub mod metrics;
 pub mod outbox;
 pub mod parse;
 pub mod protection;

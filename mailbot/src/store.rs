@@ -1672,3 +1672,223 @@ impl Store {
 fn attachment_keys(record: &MessageRecord) -> impl Iterator<Item = Vec<u8>> + '_ {
     (0..record.message.attachments.len()).map(|i| attachment_key(&record.key, i))
 }
+
+// ---- backup and restore ----
+
+/// The name of the backup format in a backup's first line.
+const BACKUP_FORMAT: &str = "feedback-desk-store-backup";
+/// The version of the backup format (not of the store's schema, which the header also names).
+const BACKUP_FORMAT_VERSION: u32 = 1;
+
+/// One line of a backup: a header first, a record per stored entry, an end line last (a backup without
+/// it was cut short).
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type", deny_unknown_fields)]
+enum BackupLine {
+    Header {
+        format: String,
+        format_version: u32,
+        /// The store's schema version: a restore into an older mailbot is refused.
+        schema_version: Option<u32>,
+        created: DateTime<FixedOffset>,
+        mailbot_version: String,
+    },
+    Record {
+        tree: String,
+        /// base64 of the key bytes.
+        key: String,
+        /// base64 of the value bytes.
+        value: String,
+    },
+    End {
+        records: u64,
+    },
+}
+
+/// What [`read_backup`] does with each record: `(tree, key, value)`.
+type RecordSink<'a> = &'a mut dyn FnMut(&str, Vec<u8>, Vec<u8>) -> anyhow::Result<()>;
+
+fn base64_decode(text: &str, line: usize) -> anyhow::Result<Vec<u8>> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .with_context(|| format!("line {line}: bad base64"))
+}
+
+/// Reads a backup file's records after checking it whole: the header, every line, the end line and its
+/// count. `each` gets `(tree, key, value)`; `None` just validates. Returns the number of records.
+fn read_backup(file: &Path, mut each: Option<RecordSink<'_>>) -> anyhow::Result<u64> {
+    use std::io::BufRead as _;
+    let reader = std::io::BufReader::new(
+        std::fs::File::open(file)
+            .with_context(|| format!("opening the backup {}", file.display()))?,
+    );
+    let mut records = 0u64;
+    let mut ended = false;
+    for (index, line) in reader.lines().enumerate() {
+        let number = index + 1;
+        let line = line.with_context(|| format!("reading the backup {}", file.display()))?;
+        if ended {
+            anyhow::bail!("line {number}: text after the end line: the backup is damaged");
+        }
+        let parsed: BackupLine = serde_json::from_str(&line)
+            .with_context(|| format!("line {number} of the backup {}", file.display()))?;
+        match parsed {
+            BackupLine::Header {
+                format,
+                format_version,
+                schema_version,
+                ..
+            } => {
+                if number != 1 || format != BACKUP_FORMAT {
+                    anyhow::bail!("line {number}: not a Feedback Desk store backup header");
+                }
+                if format_version != BACKUP_FORMAT_VERSION {
+                    anyhow::bail!(
+                        "backup format version {format_version} is not supported (this mailbot reads {BACKUP_FORMAT_VERSION})"
+                    );
+                }
+                if let Some(found) = schema_version.filter(|&v| v > SCHEMA_VERSION) {
+                    anyhow::bail!(
+                        "the backup holds store schema {found}, newer than this mailbot's {SCHEMA_VERSION}: restore it with a newer mailbot"
+                    );
+                }
+            }
+            _ if number == 1 => {
+                anyhow::bail!("{} does not start with a backup header", file.display())
+            }
+            BackupLine::Record { tree, key, value } => {
+                let key = base64_decode(&key, number)?;
+                let value = base64_decode(&value, number)?;
+                if let Some(each) = each.as_mut() {
+                    each(&tree, key, value)?;
+                }
+                records += 1;
+            }
+            BackupLine::End { records: expected } => {
+                if expected != records {
+                    anyhow::bail!(
+                        "the backup's end line counts {expected} records but it holds {records}"
+                    );
+                }
+                ended = true;
+            }
+        }
+    }
+    if !ended {
+        anyhow::bail!(
+            "{} has no end line: the backup was cut short",
+            file.display()
+        );
+    }
+    Ok(records)
+}
+
+impl Store {
+    /// The store's trees by name, sorted (every tree sled holds, not only the ones this build opens).
+    fn all_trees(&self) -> anyhow::Result<Vec<(String, Tree)>> {
+        let mut names: Vec<String> = self
+            .db
+            .tree_names()
+            .iter()
+            .map(|name| String::from_utf8(name.to_vec()))
+            .collect::<Result<_, _>>()
+            .context("a tree of the store has a name that is not UTF-8")?;
+        names.sort();
+        names
+            .into_iter()
+            .map(|name| {
+                let tree = self
+                    .db
+                    .open_tree(&name)
+                    .with_context(|| format!("opening tree `{name}`"))?;
+                Ok((name, tree))
+            })
+            .collect()
+    }
+
+    /// Writes every entry of every tree to `out` as JSON lines (a header naming the schema version, one
+    /// line per entry with base64 key and value, an end line with the count). The store is consistent
+    /// while this runs because a process holding it open holds it alone. Returns the number of entries.
+    pub fn backup(&self, out: impl std::io::Write) -> anyhow::Result<u64> {
+        use base64::Engine as _;
+        use std::io::Write as _;
+        let engine = &base64::engine::general_purpose::STANDARD;
+        let mut out = std::io::BufWriter::new(out);
+        let mut line = |value: &BackupLine| -> anyhow::Result<()> {
+            serde_json::to_writer(&mut out, value).context("writing the backup")?;
+            out.write_all(b"\n").context("writing the backup")
+        };
+        line(&BackupLine::Header {
+            format: BACKUP_FORMAT.into(),
+            format_version: BACKUP_FORMAT_VERSION,
+            schema_version: self.schema_version()?,
+            created: chrono::Local::now().fixed_offset(),
+            mailbot_version: env!("CARGO_PKG_VERSION").into(),
+        })?;
+        let mut records = 0u64;
+        for (name, tree) in self.all_trees()? {
+            for entry in tree.iter() {
+                let (key, value) =
+                    entry.with_context(|| format!("reading tree `{name}` of the store"))?;
+                line(&BackupLine::Record {
+                    tree: name.clone(),
+                    key: engine.encode(&key),
+                    value: engine.encode(&value),
+                })?;
+                records += 1;
+            }
+        }
+        line(&BackupLine::End { records })?;
+        out.flush().context("writing the backup")?;
+        Ok(records)
+    }
+
+    /// Whether the store holds anything besides its schema version.
+    pub fn is_empty(&self) -> anyhow::Result<bool> {
+        for (name, tree) in self.all_trees()? {
+            for entry in tree.iter() {
+                let (key, _) = entry.with_context(|| format!("reading tree `{name}`"))?;
+                if !(name == "meta" && key.as_ref() == SCHEMA_KEY) {
+                    return Ok(false);
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    /// Loads the backup `file` into the store at `path` (created if missing). The whole file is checked
+    /// before anything is written. A store that holds anything is refused unless `force`, which empties it
+    /// first. The store is then opened again, so its schema check (and any migration) runs. Returns the
+    /// number of entries restored.
+    pub fn restore(path: impl AsRef<Path>, file: &Path, force: bool) -> anyhow::Result<u64> {
+        let path = path.as_ref();
+        read_backup(file, None)?;
+        let store = Store::open(path)?;
+        if !store.is_empty()? {
+            if !force {
+                anyhow::bail!(
+                    "the store at {} is not empty: restore into an empty store, or give --force to replace what it holds",
+                    path.display()
+                );
+            }
+            for (name, tree) in store.all_trees()? {
+                tree.clear()
+                    .with_context(|| format!("emptying tree `{name}`"))?;
+            }
+        }
+        let db = store.db.clone();
+        let mut insert = |tree: &str, key: Vec<u8>, value: Vec<u8>| -> anyhow::Result<()> {
+            db.open_tree(tree)
+                .and_then(|t| t.insert(key, value))
+                .with_context(|| format!("writing tree `{tree}` of the store"))?;
+            Ok(())
+        };
+        let records = read_backup(file, Some(&mut insert))?;
+        store.flush()?;
+        drop(store);
+        drop(db);
+        Store::open(path)?;
+        Ok(records)
+    }
+}

@@ -12,6 +12,7 @@
 //! - `report`: the monitoring report (figures by hand), its CSV and HTML, the corrections export;
 //! - `protection`: purge, subject access, erasure, equalities kept apart, private store files;
 //! - `store`: schema versions, permissions, cursors, quarantine, outbox, references;
+//! - `ops`: `import` of mbox and Maildir (killed and resumed), backup and restore, metrics, deploy config.
 //! - `acknowledge`: the acknowledgement sender's never-loop matrix, header injection, crash recovery
 //!   and the at-risk list (no mail server; sending for real is in `imap/acknowledge.rs`).
 
@@ -33,6 +34,8 @@ mod dedup;
 mod durability;
 #[path = "mailbot/fuzz.rs"]
 mod fuzz;
+#[path = "mailbot/ops.rs"]
+mod ops;
 #[path = "mailbot/protection.rs"]
 mod protection;
 #[path = "mailbot/replies.rs"]
