@@ -67,6 +67,9 @@ pub struct Config {
     /// The `/metrics` and `/healthz` endpoint (`[metrics]`); none when not given.
     #[serde(default)]
     pub metrics: MetricsConfig,
+    /// The web console (`[admin]`); served by `mailbot run` when present.
+    #[serde(default)]
+    pub admin: Option<crate::console::AdminConfig>,
 }
 
 /// Data retention (`[retention]`).
@@ -399,6 +402,11 @@ impl Config {
         if let Some(smtp) = &self.smtp {
             for (field, message) in smtp.problems(self, checks) {
                 problem(format!("smtp.{field}"), message);
+            }
+        }
+        if let Some(admin) = &self.admin {
+            for (field, message) in admin.problems() {
+                problem(format!("admin.{field}"), message);
             }
         }
         out
