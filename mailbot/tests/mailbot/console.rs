@@ -216,6 +216,7 @@ fn without_a_session_pages_send_to_sign_in_and_the_api_answers_401() {
         "/deadlines",
         "/quarantine",
         "/record",
+        "/report",
     ] {
         let reply = desk.get(path, None);
         assert_eq!(reply.status, 303, "{path}");
@@ -930,4 +931,31 @@ fn the_deadlines_view_sorts_clocks_into_overdue_today_this_week_and_acknowledgem
     let page = desk.get("/deadlines", Some(&cookie));
     assert_eq!(page.status, 200);
     assert!(page.body.contains("Acknowledgements at risk"));
+}
+
+#[test]
+fn the_monitoring_report_is_served_as_a_page_csv_and_json() {
+    let desk = Running::new();
+    desk.ingest(
+        1,
+        "Pothole again",
+        "I reported the pothole in March and it is still not fixed",
+    );
+    let (cookie, _) = desk.staff();
+    let year = chrono::Datelike::year(&chrono::Local::now().date_naive());
+    let period = format!("from={year}-01-01&to={year}-12-31");
+    let page = desk.get(&format!("/report?{period}"), Some(&cookie));
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("<svg"), "the page has its charts");
+    let policy = page.header("content-security-policy").unwrap();
+    assert!(policy.starts_with("default-src 'none'") && !policy.contains("script"));
+    let csv = desk.get(&format!("/report?{period}&format=csv"), Some(&cookie));
+    assert_eq!(csv.header("content-type"), Some("text/csv; charset=utf-8"));
+    let json = desk.get(&format!("/report?{period}&format=json"), Some(&cookie));
+    assert_eq!(json.json()["from"], format!("{year}-01-01"));
+    let refused = desk.get(
+        &format!("/report?from={year}-12-31&to={year}-01-01"),
+        Some(&cookie),
+    );
+    assert_eq!(refused.status, 409);
 }
