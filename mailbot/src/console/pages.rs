@@ -10,7 +10,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::{DateTime, FixedOffset, Local, NaiveDateTime, TimeZone};
-use feedback_core::{Channel, Directorate, Event, Exclusion, Kind, Outcome, Procedure};
+use feedback_core::{
+    Channel, Directorate, Event, Exclusion, FormAnswers, Kind, Outcome, Procedure,
+};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 
@@ -549,7 +551,10 @@ fn recorded(form: &RecordForm) -> Result<Recorded, String> {
         subject: non_empty(&form.subject),
         name: non_empty(&form.name),
         email: non_empty(&form.email),
-        service_area: non_empty(&form.service_area),
+        answers: FormAnswers {
+            service_area: non_empty(&form.service_area),
+            ..FormAnswers::default()
+        },
         received,
     })
 }

@@ -778,6 +778,41 @@ fn a_web_form_from_an_allowed_origin_becomes_a_case() {
 }
 
 #[test]
+fn a_web_forms_answers_are_assessed_and_its_equalities_data_kept_apart() {
+    let desk = Running::new();
+    let reply = desk.post_json(
+        Some(ORIGIN),
+        "application/json",
+        r#"{"text": "The council has not dealt with my mother's care assessment and I am unhappy about it.", "email": "pat@example.org", "service_area": "adult_social_care", "aware_since": "2020-01-06", "on_behalf": true, "legal_action_started": true, "equalities": {"age": "65-74", "ethnicity": "prefer not to say"}}"#,
+    );
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let reference = reply.json()["reference"].as_str().unwrap().to_string();
+    let case = desk.casework.case(&reference).unwrap();
+    let exclusions = serde_json::to_string(&case.assessment.exclusions).unwrap();
+    assert!(exclusions.contains("over_twelve_months"), "{exclusions}");
+    assert!(
+        exclusions.contains("legal_proceedings_started"),
+        "{exclusions}"
+    );
+    let cautions = serde_json::to_string(&case.assessment.cautions).unwrap();
+    assert!(cautions.contains("on_behalf_of_someone"), "{cautions}");
+    let kept = desk
+        .casework
+        .store()
+        .equalities(&reference)
+        .unwrap()
+        .unwrap();
+    assert_eq!(kept["age"], "65-74");
+    let (cookie, _) = desk.staff();
+    let shown = desk.get(&format!("/api/cases/{reference}"), Some(&cookie));
+    assert_eq!(shown.status, 200);
+    assert!(
+        !shown.body.contains("65-74"),
+        "equalities data stays out of the case"
+    );
+}
+
+#[test]
 fn the_web_form_endpoint_refuses_other_origins_and_answers_preflight_for_allowed_ones_only() {
     let desk = Running::new();
     let body = r#"{"text": "hello"}"#;
@@ -882,7 +917,7 @@ fn the_deadlines_view_sorts_clocks_into_overdue_today_this_week_and_acknowledgem
                     subject: Some("Pothole".into()),
                     name: None,
                     email: email.map(str::to_string),
-                    service_area: None,
+                    answers: Default::default(),
                     received: received(when),
                 },
                 Some("alice"),
