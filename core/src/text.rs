@@ -178,14 +178,47 @@ fn is_history_header(line: &str) -> bool {
 /// about (a forward, or a reply written below it), so the text after it is read too.
 const FEW_WORDS: usize = 5;
 
-/// The line that starts a signature block or a mobile client's footer: a bare `--`, or a short "Sent
-/// from my ..." line after some text of the writer's own (not a sentence that starts so).
+/// The line that starts a signature block or a mobile client's footer, after some text of the writer's
+/// own: a bare `--`, a short "Sent from my ..." line (not a sentence that starts so), a sign-off alone on
+/// its line ("Kind regards", "Many thanks") once the message has said something, or a confidentiality
+/// disclaimer (whose words, "complaints about this email ...", are not the writer's).
 fn is_signature_start(line: &str, own_words: usize) -> bool {
-    let footer = line.len() <= 60
-        && line
-            .get(..12)
-            .is_some_and(|start| start.eq_ignore_ascii_case("sent from my"));
-    own_words > 0 && (line == "--" || footer)
+    const SIGN_OFFS: [&str; 16] = [
+        "thanks",
+        "thank you",
+        "many thanks",
+        "kind regards",
+        "regards",
+        "best regards",
+        "best wishes",
+        "yours sincerely",
+        "yours faithfully",
+        "yours truly",
+        "cheers",
+        "warm regards",
+        "with thanks",
+        "thanks again",
+        "all the best",
+        "with best wishes",
+    ];
+    const DISCLAIMERS: [&str; 8] = [
+        "this email and any",
+        "this e-mail and any",
+        "this message and any",
+        "the information in this",
+        "the information contained in this",
+        "confidentiality notice",
+        "disclaimer:",
+        "if you have received this",
+    ];
+    let lower = line.to_lowercase();
+    let bare = lower.trim_end_matches(|c: char| c.is_ascii_punctuation() || c.is_whitespace());
+    let footer = line.len() <= 60 && lower.starts_with("sent from my");
+    own_words > 0
+        && (line == "--"
+            || footer
+            || (own_words >= FEW_WORDS * 2 && SIGN_OFFS.contains(&bare))
+            || DISCLAIMERS.iter().any(|start| lower.starts_with(start)))
 }
 
 /// A field line of a quoted message's header block.
@@ -263,5 +296,13 @@ mod tests {
         assert!(footer.normalised.contains("my manager refused"));
         let quoted = prepare(None, "Still waiting.\n> Thank you for your complaint\n");
         assert_eq!(quoted.normalised, " still waiting ");
+        let signed = prepare(
+            None,
+            "The crossing lights by the roundabout are stuck on red.\n\nThanks\n\nJo Hart\nSurveyor\nThis email and any attachments are confidential. Complaints about it to info@example.com",
+        );
+        assert_eq!(
+            signed.normalised,
+            " the crossing lights by the roundabout are stuck on red "
+        );
     }
 }
