@@ -22,6 +22,7 @@ use tracing::{debug, info, warn};
 
 use crate::config::{AuthMethod, Config, MailboxConfig, ProcessedAction, SecretSource, TlsMode};
 use crate::ingest::{Ingestor, Outcome, RawMessage};
+use crate::metrics::Metrics;
 use crate::store::Cursor;
 
 /// The byte stream under a session: TCP, or TLS over TCP.
@@ -214,6 +215,8 @@ pub struct MailboxContext {
     /// The ingestor, shared by every mailbox task. Mailboxes ingest in parallel: the store checks for
     /// duplicates inside the transaction that writes, so two tasks racing on one message make one case.
     pub ingestor: Arc<Ingestor>,
+    /// Counts what is ingested (and the daemon's reconnects).
+    pub metrics: Arc<Metrics>,
 }
 
 impl MailboxContext {
@@ -471,7 +474,8 @@ pub struct Tally {
 }
 
 impl Tally {
-    fn add(&mut self, outcomes: &[Outcome]) {
+    /// Counts a batch's outcomes.
+    pub fn add(&mut self, outcomes: &[Outcome]) {
         self.messages += outcomes.len();
         for outcome in outcomes {
             match outcome {
@@ -520,8 +524,12 @@ fn spawn_ingest(
     messages: Vec<RawMessage>,
 ) -> tokio::task::JoinHandle<anyhow::Result<Vec<Outcome>>> {
     let ingestor = Arc::clone(&context.ingestor);
+    let metrics = Arc::clone(&context.metrics);
     tokio::task::spawn_blocking(move || {
-        ingestor.ingest_batch(messages, chrono::Local::now().date_naive())
+        let outcomes = ingestor.ingest_batch(messages, chrono::Local::now().date_naive())?;
+        // The one place every ingested batch passes (fetch, reconcile): count it here.
+        metrics.record_outcomes(&outcomes);
+        Ok(outcomes)
     })
 }
 
