@@ -172,7 +172,9 @@ fn cross_validated_labels<L: Label>(
             .collect();
         let model = LinearModel::train(names, &train, STEPS, RATE, l2);
         for (i, (x, _)) in examples.iter().enumerate().filter(|(i, _)| i % 5 == fold) {
-            labels[i] = model.predict(x).map(|p| p.label);
+            if let Some(label) = labels.get_mut(i) {
+                *label = model.predict(x).map(|p| p.label);
+            }
         }
     }
     labels
