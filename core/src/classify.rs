@@ -170,7 +170,9 @@ fn decide_kind(
 
 /// The kind model's inputs: every signal's score, plus combined scores that encode the policy's
 /// distinctions (a first report versus a repeated one, praise of people versus sarcasm, a view on policy
-/// versus a personal grievance). Their names are `KIND_FEATURES`.
+/// versus a personal grievance). Their names are `KIND_FEATURES`. Each is read as ln(1 + value): the first
+/// cue of a kind weighs most, so a fresh message with one or two cues is not swamped by training messages
+/// that carry many.
 pub fn kind_features(scan: &Scan<'_>, quotes_history: bool, text_length: usize) -> Vec<f32> {
     use Signal::*;
     let s = |signal| scan.score(signal);
