@@ -19,19 +19,42 @@ pub fn prepare(subject: Option<&str>, body: &str) -> Prepared {
         own.push('\n');
     }
     let mut quotes_history = false;
+    // Words the writer has written so far (a history header before any of them starts a forward or a
+    // reply written below the quote, so what follows is read, not cut off).
+    let mut own_words = 0;
+    let mut in_header = false;
+    let mut forwarding = false;
     for line in body.lines() {
         let trimmed = line.trim();
-        if trimmed.starts_with('>') {
+        if in_header {
+            // The From:/Sent:/To:/Subject: lines of a quoted or forwarded message's header.
+            if is_header_field(trimmed) {
+                continue;
+            }
+            in_header = false;
+        }
+        if let Some(quoted) = trimmed.strip_prefix('>') {
             quotes_history = true;
+            // A forwarded message is the matter itself; an ordinary quote is the council's own words.
+            if forwarding {
+                own.push_str(quoted);
+                own.push('\n');
+            }
             continue;
         }
         if is_history_header(trimmed) {
             quotes_history = true;
+            if own_words >= FEW_WORDS && !forwarding {
+                break;
+            }
+            in_header = true;
+            continue;
+        }
+        if is_signature_start(trimmed, own_words) {
             break;
         }
-        if is_signature_start(trimmed) {
-            break;
-        }
+        own_words += trimmed.split_whitespace().count();
+        forwarding |= own_words < FEW_WORDS * 3 && says_forwarded(trimmed);
         own.push_str(line);
         own.push('\n');
     }
@@ -151,9 +174,84 @@ fn is_history_header(line: &str) -> bool {
         || (lower.starts_with("from:") && lower.contains('@'))
 }
 
-/// The line that starts a signature block or a mobile client's footer.
-fn is_signature_start(line: &str) -> bool {
-    line == "--" || line == "-- " || line.to_lowercase().starts_with("sent from my ")
+/// Fewer of the writer's own words than this before a quoted header: the quote is what the message is
+/// about (a forward, or a reply written below it), so the text after it is read too.
+const FEW_WORDS: usize = 5;
+
+/// The line that starts a signature block or a mobile client's footer, after some text of the writer's
+/// own: a bare `--`, a short "Sent from my ..." line (not a sentence that starts so), a sign-off alone on
+/// its line ("Kind regards", "Many thanks") once the message has said something, or a confidentiality
+/// disclaimer (whose words, "complaints about this email ...", are not the writer's).
+fn is_signature_start(line: &str, own_words: usize) -> bool {
+    const SIGN_OFFS: [&str; 16] = [
+        "thanks",
+        "thank you",
+        "many thanks",
+        "kind regards",
+        "regards",
+        "best regards",
+        "best wishes",
+        "yours sincerely",
+        "yours faithfully",
+        "yours truly",
+        "cheers",
+        "warm regards",
+        "with thanks",
+        "thanks again",
+        "all the best",
+        "with best wishes",
+    ];
+    const DISCLAIMERS: [&str; 8] = [
+        "this email and any",
+        "this e-mail and any",
+        "this message and any",
+        "the information in this",
+        "the information contained in this",
+        "confidentiality notice",
+        "disclaimer:",
+        "if you have received this",
+    ];
+    let lower = line.to_lowercase();
+    let bare = lower.trim_end_matches(|c: char| c.is_ascii_punctuation() || c.is_whitespace());
+    let footer = line.len() <= 60 && lower.starts_with("sent from my");
+    own_words > 0
+        && (line == "--"
+            || footer
+            || (own_words >= FEW_WORDS * 2 && SIGN_OFFS.contains(&bare))
+            || DISCLAIMERS.iter().any(|start| lower.starts_with(start)))
+}
+
+/// A field line of a quoted message's header block.
+fn is_header_field(line: &str) -> bool {
+    const FIELDS: [&str; 7] = [
+        "from:",
+        "sent:",
+        "to:",
+        "cc:",
+        "date:",
+        "subject:",
+        "importance:",
+    ];
+    let lower = line
+        .get(..14.min(line.len()))
+        .unwrap_or(line)
+        .to_ascii_lowercase();
+    line.is_empty() || FIELDS.iter().any(|field| lower.starts_with(field))
+}
+
+/// The writer says they pass on someone else's message.
+fn says_forwarded(line: &str) -> bool {
+    let lower = line.to_lowercase();
+    [
+        "forwarding",
+        "forwarded",
+        "passing on",
+        "see below",
+        "see the email below",
+        "on behalf of",
+    ]
+    .iter()
+    .any(|phrase| lower.contains(phrase))
 }
 
 #[cfg(test)]
@@ -178,5 +276,33 @@ mod tests {
         assert!(prepared.quotes_history);
         let signed = prepare(None, "Thanks so much\n--\nJo Bloggs\nComplaints Manager");
         assert_eq!(signed.normalised, " thanks so much ");
+    }
+
+    #[test]
+    fn a_reply_below_the_quote_and_a_forward_are_read() {
+        let below = "-----Original Message-----\nFrom: Highways\nSent: 12 March\n\nThank you for your report.\n";
+        let prepared = prepare(None, &format!("{below}\nStill not mended."));
+        assert!(prepared.quotes_history);
+        assert!(prepared.normalised.contains("still not mended"));
+        let forward = prepare(
+            None,
+            "Forwarding for my neighbour:\n> The street light outside my house is out.\n",
+        );
+        assert!(forward.normalised.contains("street light outside my house"));
+        let footer = prepare(
+            None,
+            "Sent from my work phone. My manager refused my leave.",
+        );
+        assert!(footer.normalised.contains("my manager refused"));
+        let quoted = prepare(None, "Still waiting.\n> Thank you for your complaint\n");
+        assert_eq!(quoted.normalised, " still waiting ");
+        let signed = prepare(
+            None,
+            "The crossing lights by the roundabout are stuck on red.\n\nThanks\n\nJo Hart\nSurveyor\nThis email and any attachments are confidential. Complaints about it to info@example.com",
+        );
+        assert_eq!(
+            signed.normalised,
+            " the crossing lights by the roundabout are stuck on red "
+        );
     }
 }
