@@ -58,6 +58,29 @@ pub struct Config {
     /// The mailboxes to watch, one task each.
     #[serde(default, rename = "mailbox")]
     pub mailboxes: Vec<MailboxConfig>,
+    /// How long closed cases are kept (`[retention]`).
+    #[serde(default)]
+    pub retention: Retention,
+    /// The `/metrics` and `/healthz` endpoint (`[metrics]`); none when not given.
+    #[serde(default)]
+    pub metrics: MetricsConfig,
+}
+
+/// Data retention (`[retention]`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Retention {
+    /// `mailbot purge` removes cases closed more than this many days ago (e.g. 2190, six years).
+    pub closed_cases_days: Option<u32>,
+}
+
+/// Where `mailbot run` serves `/metrics` and `/healthz` (`[metrics]`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// A loopback address and port, e.g. `127.0.0.1:9187`; not served when not given.
+    #[serde(default)]
+    pub listen: Option<std::net::SocketAddr>,
 }
 
 /// One watched mailbox (`[[mailbox]]`).
@@ -323,6 +346,23 @@ impl Config {
         }
         if self.timeout_secs == 0 {
             problem("timeout_secs".into(), "must be more than 0".into());
+        }
+        if let Some(listen) = self.metrics.listen
+            && !listen.ip().is_loopback()
+        {
+            problem(
+                "metrics.listen".into(),
+                format!(
+                    "`{listen}` is not a loopback address: serve metrics on 127.0.0.1 or [::1] and let a local Prometheus agent or a reverse proxy with access control reach them"
+                ),
+            );
+        }
+        if self.retention.closed_cases_days == Some(0) {
+            problem(
+                "retention.closed_cases_days".into(),
+                "must be more than 0 (leave it out to keep closed cases until purged by date)"
+                    .into(),
+            );
         }
         if self.mailboxes.is_empty() {
             problem(

@@ -14,6 +14,7 @@ use tracing::{error, info, warn};
 use crate::config::Config;
 use crate::imap::{self, MailboxContext, Tally, Wake};
 use crate::ingest::Ingestor;
+use crate::metrics::{MailboxState, Metrics};
 
 /// What the daemon is asked to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,13 +27,14 @@ pub enum Mode {
     Reconcile,
 }
 
-/// Runs every mailbox in `mode`. In `Run` mode it returns after `cancel` fires; in the other modes when
-/// every mailbox is done, with an error if any mailbox failed.
+/// Runs every mailbox in `mode`, counting into `metrics`. In `Run` mode it returns after `cancel` fires;
+/// in the other modes when every mailbox is done, with an error if any mailbox failed.
 pub async fn run(
     config: Config,
     ingestor: Ingestor,
     mode: Mode,
     cancel: CancellationToken,
+    metrics: Arc<Metrics>,
 ) -> anyhow::Result<Tally> {
     let config = Arc::new(config);
     let ingestor = Arc::new(ingestor);
@@ -42,6 +44,7 @@ pub async fn run(
             mailbox: mailbox.clone(),
             config: Arc::clone(&config),
             ingestor: Arc::clone(&ingestor),
+            metrics: Arc::clone(&metrics),
         };
         let cancel = cancel.clone();
         let name = mailbox.name.clone();
@@ -95,6 +98,9 @@ async fn mailbox_loop(
     let (initial, max) = context.config.backoff();
     let mut attempt = 0u32;
     let mut reconciled = false;
+    context
+        .metrics
+        .set_mailbox_state(&context.mailbox.name, MailboxState::Starting);
     let mut total = Tally::default();
     while !cancel.is_cancelled() {
         let mut healthy = false;
@@ -106,6 +112,9 @@ async fn mailbox_loop(
                 }
                 let delay = backoff_delay(initial, max, attempt);
                 attempt = attempt.saturating_add(1);
+                context
+                    .metrics
+                    .set_mailbox_state(&context.mailbox.name, MailboxState::Retrying);
                 warn!(mailbox = %context.mailbox.name, retry_in = ?delay, "session ended: {err:#}");
                 tokio::select! {
                     () = tokio::time::sleep(delay) => {}
@@ -114,6 +123,9 @@ async fn mailbox_loop(
             }
         }
     }
+    context
+        .metrics
+        .set_mailbox_state(&context.mailbox.name, MailboxState::Stopped);
     info!(mailbox = %context.mailbox.name, "stopped; {total}");
     Ok(total)
 }
@@ -134,6 +146,9 @@ async fn session(
         () = cancel.cancelled() => return Ok(()),
     };
     info!(mailbox = %mailbox.name, host = %mailbox.host, port = mailbox.port(), tls = %mailbox.tls, auth = %imap::describe_auth(mailbox), "connected");
+    context
+        .metrics
+        .set_mailbox_state(&mailbox.name, MailboxState::Connected);
     if !*reconciled {
         let tally = imap::reconcile(&mut session, context)
             .await

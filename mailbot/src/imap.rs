@@ -22,6 +22,7 @@ use tracing::{debug, info, warn};
 
 use crate::config::{AuthMethod, Config, MailboxConfig, ProcessedAction, SecretSource, TlsMode};
 use crate::ingest::{Ingestor, Outcome, RawMessage, ReadMessage};
+use crate::metrics::Metrics;
 use crate::store::Cursor;
 
 /// The byte stream under a session: TCP, or TLS over TCP.
@@ -214,6 +215,8 @@ pub struct MailboxContext {
     /// The ingestor, shared by every mailbox task. Mailboxes ingest in parallel: the store checks for
     /// duplicates inside the transaction that writes, so two tasks racing on one message make one case.
     pub ingestor: Arc<Ingestor>,
+    /// Counts what is ingested (and the daemon's reconnects).
+    pub metrics: Arc<Metrics>,
 }
 
 impl MailboxContext {
@@ -394,7 +397,7 @@ async fn fetch_batch(
     Ok(messages)
 }
 
-/// Marks a batch processed on the server. INVARIANT: called only after `ingest_batch` returned Ok for
+/// Marks a batch processed on the server. INVARIANT: called only after its store stage returned Ok for
 /// exactly these UIDs, so the cases are durable before the server forgets the messages are new.
 async fn mark_processed(
     session: &mut Session,
@@ -471,7 +474,8 @@ pub struct Tally {
 }
 
 impl Tally {
-    fn add(&mut self, outcomes: &[Outcome]) {
+    /// Counts a batch's outcomes.
+    pub fn add(&mut self, outcomes: &[Outcome]) {
         self.messages += outcomes.len();
         for outcome in outcomes {
             match outcome {
@@ -525,7 +529,13 @@ fn spawn_ingest(
     messages: Vec<RawMessage>,
 ) -> tokio::task::JoinHandle<anyhow::Result<Vec<Outcome>>> {
     let ingestor = Arc::clone(&context.ingestor);
-    tokio::task::spawn_blocking(move || ingestor.ingest_batch(messages, today()))
+    let metrics = Arc::clone(&context.metrics);
+    tokio::task::spawn_blocking(move || {
+        let outcomes = ingestor.ingest_batch(messages, today())?;
+        // Every ingested batch passes here (reconcile) or through spawn_store (fetch): count it.
+        metrics.record_outcomes(&outcomes);
+        Ok(outcomes)
+    })
 }
 
 /// Below this many messages a batch is read on one thread.
@@ -578,7 +588,12 @@ async fn spawn_store(
         .context("reading a batch")?;
     let uids: Vec<u32> = read.iter().map(ReadMessage::uid).collect();
     let ingestor = Arc::clone(&context.ingestor);
-    let handle = tokio::task::spawn_blocking(move || ingestor.store_batch(read, today()));
+    let metrics = Arc::clone(&context.metrics);
+    let handle = tokio::task::spawn_blocking(move || {
+        let outcomes = ingestor.store_batch(read, today())?;
+        metrics.record_outcomes(&outcomes);
+        Ok(outcomes)
+    });
     Ok((handle, uids))
 }
 

@@ -89,6 +89,9 @@ pub struct IngestSettings {
     /// Attachment contents kept per message, in total; an attachment is kept whole or recorded by name,
     /// type and size only.
     pub max_attachment_bytes_kept: usize,
+    /// When set, a new case's acknowledgement is not sent but suppressed with this reason (`imported`:
+    /// old mail backfilled with `mailbot import`); `None` (live ingestion) queues it.
+    pub suppress_acknowledgements: Option<String>,
 }
 
 impl Default for IngestSettings {
@@ -97,6 +100,7 @@ impl Default for IngestSettings {
             reference_prefix: "KCC".into(),
             max_message_bytes: 50 * 1024 * 1024,
             max_attachment_bytes_kept: 10 * 1024 * 1024,
+            suppress_acknowledgements: None,
         }
     }
 }
@@ -417,7 +421,12 @@ impl Ingestor {
             (None, None) => OutboxStatus::Suppressed {
                 reason: "no sender address to acknowledge".into(),
             },
-            (None, Some(_)) => OutboxStatus::Pending,
+            (None, Some(_)) => match &self.settings.suppress_acknowledgements {
+                Some(reason) => OutboxStatus::Suppressed {
+                    reason: reason.clone(),
+                },
+                None => OutboxStatus::Pending,
+            },
         };
         let opened_on = received.map_or(today, |r| r.date_naive());
         Ok(Prepared::Case(Box::new(NewCase {

@@ -6,14 +6,24 @@
 //!   made durable by one flush.
 //! - [`config`]: the daemon's TOML configuration, validated with every problem listed.
 //! - [`imap`]: one IMAP session of one mailbox: connect, log in, fetch, mark, IDLE.
+//! - [`report`]: the policy's monitoring report as JSON, CSV and an HTML page with charts.
+//! - [`export`]: cases as JSON lines; reviewed corrections as labelled corpus lines.
+//! - [`protection`]: retention purge, subject access and erasure, recorded in the store's audit log.
 //! - [`daemon`]: one task per mailbox, reconnection with backoff, shutdown, `--once` and reconcile.
+//! - [`import`]: an mbox file or a Maildir folder backfilled into cases, resumably.
+//! - [`metrics`]: Prometheus counters and gauges, `/healthz` and `/metrics`.
 //!
 //! Feature flags: none.
 #![warn(missing_docs)]
 
 pub mod config;
 pub mod daemon;
+pub mod export;
 pub mod imap;
+pub mod import;
 pub mod ingest;
+pub mod metrics;
 pub mod parse;
+pub mod protection;
+pub mod report;
 pub mod store;

@@ -3,15 +3,20 @@
 //! Commands that need no mail server: `classify` (JSON lines in, assessments out), `evaluate` (accuracy on
 //! the labelled corpus), `check-policy` (validate a council's policy file) and `check-config` (validate a
 //! daemon config). The daemon: `run CONFIG [--once]` watches the configured mailboxes; `reconcile CONFIG`
-//! re-ingests processed messages the store lacks.
+//! re-ingests processed messages the store lacks. Over the stored records: `report`, `export`, `purge`,
+//! `subject-access`, `erase` and `audit-log` (see `records`). Operations: `import CONFIG --mbox FILE |
+//! --maildir DIR` backfills old mail, `backup CONFIG FILE` and `restore CONFIG FILE` export and load the
+//! store.
 
 mod classify;
 mod evaluate;
+mod records;
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -20,7 +25,9 @@ use clap::{Parser, Subcommand};
 use feedback_core::Policy;
 use mailbot::config::{Checks, Config, ProcessedAction};
 use mailbot::daemon::{self, Mode};
+use mailbot::import;
 use mailbot::ingest::{IngestSettings, Ingestor};
+use mailbot::metrics::{self, Metrics};
 use mailbot::store::Store;
 use tokio_util::sync::CancellationToken;
 
@@ -82,6 +89,46 @@ enum Command {
         /// The config file.
         config: PathBuf,
     },
+    /// Backfill: turn a council's existing mail (an mbox file or a Maildir folder) into cases, with the
+    /// same rules and deduplication as live mail. Resumable: run it again after an interruption.
+    #[command(group(clap::ArgGroup::new("source").required(true).args(["mbox", "maildir"])))]
+    Import {
+        /// The config file (its store, reference prefix and size limits are used).
+        config: PathBuf,
+        /// An mbox file.
+        #[arg(long, value_name = "FILE")]
+        mbox: Option<PathBuf>,
+        /// A Maildir folder (the messages in its `cur` and `new`).
+        #[arg(long, value_name = "DIR")]
+        maildir: Option<PathBuf>,
+        /// The mailbox the cases record; a configured mailbox's name also gives its route hint.
+        #[arg(long, value_name = "NAME", default_value = "import")]
+        mailbox: String,
+        /// Queue acknowledgements for the imported cases (by default they are suppressed as `imported`).
+        #[arg(long)]
+        acknowledge: bool,
+    },
+    /// Write every record of the store to FILE (JSON lines; `-` for standard output). Stop the daemon
+    /// first: the store is locked while it runs.
+    Backup {
+        /// The config file (its `store`).
+        config: PathBuf,
+        /// The backup file to write.
+        file: PathBuf,
+    },
+    /// Load a backup into the configured store, which must be empty unless `--force` (then it is
+    /// emptied first).
+    Restore {
+        /// The config file (its `store`).
+        config: PathBuf,
+        /// The backup file.
+        file: PathBuf,
+        /// Replace whatever the store holds.
+        #[arg(long)]
+        force: bool,
+    },
+    #[command(flatten)]
+    Records(records::RecordsCommand),
     /// Benchmark yardstick: a bare `UID FETCH 1:* (BODY.PEEK[])` of a configured mailbox's folder.
     #[command(hide = true)]
     BareFetch {
@@ -196,6 +243,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                             mailbox.route_hint.as_deref().unwrap_or("none"),
                         );
                     }
+                    if let Some(listen) = config.metrics.listen {
+                        println!("  metrics: http://{listen}/metrics and /healthz");
+                    }
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(problems) => {
@@ -210,6 +260,48 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if once { Mode::Once } else { Mode::Run },
         ),
         Command::Reconcile { config } => daemon(cli.policy.as_ref(), &config, Mode::Reconcile),
+        Command::Import {
+            config,
+            mbox,
+            maildir,
+            mailbox,
+            acknowledge,
+        } => {
+            let source = match (mbox, maildir) {
+                (Some(file), _) => import::Source::Mbox(file),
+                (None, Some(dir)) => import::Source::Maildir(dir),
+                (None, None) => anyhow::bail!("give --mbox FILE or --maildir DIR"),
+            };
+            import(cli.policy.as_ref(), &config, &source, mailbox, acknowledge)
+        }
+        Command::Backup { config, file } => {
+            let config = Config::load(&config, None, Checks::SyntaxOnly)?;
+            if !config.store.exists() {
+                anyhow::bail!("there is no store at {}", config.store.display());
+            }
+            let store = Store::open(&config.store)
+                .with_context(|| format!("opening the store {}", config.store.display()))?;
+            let count = if file.as_os_str() == "-" {
+                store.backup(std::io::stdout().lock())?
+            } else {
+                let out = std::fs::File::create(&file)
+                    .with_context(|| format!("creating {}", file.display()))?;
+                store.backup(out)?
+            };
+            eprintln!("backed up {count} records");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Restore {
+            config,
+            file,
+            force,
+        } => {
+            let config = Config::load(&config, None, Checks::SyntaxOnly)?;
+            let count = Store::restore(&config.store, &file, force)?;
+            println!("restored {count} records into {}", config.store.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Records(command) => records::run(command, &load_policy(cli.policy.as_ref())?),
         Command::BareFetch { config, mailbox } => {
             let config = Config::load(&config, None, Checks::Environment)?;
             let chosen = match &mailbox {
@@ -261,18 +353,71 @@ fn init_logging() {
         .try_init();
 }
 
+fn import(
+    policy: Option<&PathBuf>,
+    config_path: &Path,
+    source: &import::Source,
+    mailbox: String,
+    acknowledge: bool,
+) -> anyhow::Result<ExitCode> {
+    init_logging();
+    let policy = load_policy(policy)?;
+    // The mailboxes' secrets are not needed to import.
+    let config = Config::load(
+        config_path,
+        Some(&service_areas(&policy)),
+        Checks::SyntaxOnly,
+    )?;
+    let store = Store::open(&config.store)
+        .with_context(|| format!("opening the store {}", config.store.display()))?;
+    let settings = IngestSettings {
+        suppress_acknowledgements: (!acknowledge).then(|| "imported".to_string()),
+        ..ingest_settings(&config)
+    };
+    let options = import::ImportOptions {
+        route_hint: config
+            .mailboxes
+            .iter()
+            .find(|m| m.name == mailbox)
+            .and_then(|m| m.route_hint.clone()),
+        mailbox,
+        batch_size: config.batch_size,
+        progress: true,
+    };
+    let ingestor = Ingestor::new(store, policy, settings);
+    let report = import::import(
+        &ingestor,
+        source,
+        &options,
+        chrono::Local::now().date_naive(),
+    )?;
+    let _ = writeln!(
+        std::io::stdout(),
+        "{} messages in the source, {} imported before; {}",
+        report.total,
+        report.skipped,
+        report.tally
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn ingest_settings(config: &Config) -> IngestSettings {
+    IngestSettings {
+        reference_prefix: config.reference_prefix.clone(),
+        max_message_bytes: config.max_message_bytes,
+        max_attachment_bytes_kept: config.max_attachment_bytes_kept,
+        suppress_acknowledgements: None,
+    }
+}
+
 fn daemon(policy: Option<&PathBuf>, config_path: &Path, mode: Mode) -> anyhow::Result<ExitCode> {
     init_logging();
     let policy = load_policy(policy)?;
     let config = Config::load(config_path, Some(&service_areas(&policy)), Checks::Environment).map_err(|problems| anyhow::anyhow!("{problems}\nrefusing to start: fix the config (`mailbot check-config` lists the problems)"))?;
     let store = Store::open(&config.store)
         .with_context(|| format!("opening the store {}", config.store.display()))?;
-    let settings = IngestSettings {
-        reference_prefix: config.reference_prefix.clone(),
-        max_message_bytes: config.max_message_bytes,
-        max_attachment_bytes_kept: config.max_attachment_bytes_kept,
-    };
-    let ingestor = Ingestor::new(store, policy, settings);
+    let metrics = Arc::new(Metrics::new(store.clone(), policy.clone()));
+    let ingestor = Ingestor::new(store, policy, ingest_settings(&config));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -280,7 +425,18 @@ fn daemon(policy: Option<&PathBuf>, config_path: &Path, mode: Mode) -> anyhow::R
     let tally = runtime.block_on(async {
         let cancel = CancellationToken::new();
         daemon::cancel_on_signals(cancel.clone())?;
-        daemon::run(config, ingestor, mode, cancel).await
+        let server = match (mode, config.metrics.listen) {
+            (Mode::Run, Some(listen)) => {
+                Some(metrics::serve(listen, Arc::clone(&metrics), cancel.clone()).await?)
+            }
+            _ => None,
+        };
+        let tally = daemon::run(config, ingestor, mode, cancel, metrics).await;
+        if let Some(server) = server {
+            // Graceful: in-flight scrapes finish; a client holding a connection open cannot stall the exit.
+            let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
+        }
+        tally
     })?;
     if mode != Mode::Run {
         // Not println!: a closed stdout must not turn a finished run into a panic.

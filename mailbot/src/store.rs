@@ -791,6 +791,7 @@ impl Store {
             path,
         };
         store.check_schema()?;
+        store.restrict_files()?;
         Ok(store)
     }
 
@@ -1219,4 +1220,520 @@ fn create_private_dir(path: &Path) -> anyhow::Result<()> {
 fn create_private_dir(path: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(path)
         .with_context(|| format!("creating the store directory {}", path.display()))
+}
+
+// ---- reporting and data protection ----
+
+/// What a removal took out of the store (records that existed; absent keys are not counted).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Removed {
+    /// Cases.
+    pub cases: usize,
+    /// Messages of those cases.
+    pub messages: usize,
+    /// Kept attachment contents and quarantined raw messages.
+    pub blobs: usize,
+    /// Entries of the Message-ID and UID indexes.
+    pub index_entries: usize,
+    /// Outbox entries.
+    pub outbox_entries: usize,
+    /// Equalities records.
+    pub equalities: usize,
+    /// Quarantine records.
+    pub quarantined: usize,
+    /// Messages in other cases rewritten without what identified the person.
+    pub redacted_messages: usize,
+}
+
+/// Why data was removed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "action")]
+pub enum AuditAction {
+    /// Retention: cases closed before a day.
+    Purge {
+        /// The cut-off day.
+        closed_before: NaiveDate,
+        /// The cases removed.
+        references: Vec<String>,
+    },
+    /// Erasure at a person's request.
+    Erase {
+        /// SHA-256 of the address, lowercased (hex): the address itself is not kept.
+        subject_sha256: String,
+    },
+}
+
+/// One entry of the store's audit log of removals.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    /// When.
+    pub at: DateTime<FixedOffset>,
+    /// Who ran it.
+    pub by: String,
+    /// What and why.
+    #[serde(flatten)]
+    pub action: AuditAction,
+    /// How much went.
+    pub removed: Removed,
+}
+
+/// What to remove in one transaction.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Removal {
+    /// Cases, removed with their messages, attachments, index entries, outbox entry and equalities.
+    pub cases: Vec<String>,
+    /// Messages of other cases to rewrite as given (redacted): the record is stored as it is, and the
+    /// kept contents of attachments it no longer lists are removed.
+    pub rewrite: Vec<MessageRecord>,
+    /// Quarantine records, removed with their raw message and index entries.
+    pub quarantine: Vec<String>,
+}
+
+/// The keys a [`Removal`] touches, gathered before its transaction.
+#[derive(Default)]
+struct RemovalKeys {
+    /// Reference and the number of messages the case had when planned.
+    cases: Vec<(String, usize)>,
+    messages: Vec<Vec<u8>>,
+    blobs: Vec<Vec<u8>>,
+    message_ids: Vec<Vec<u8>>,
+    uids: Vec<Vec<u8>>,
+    redacted: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+impl Store {
+    fn equalities_tree(&self) -> anyhow::Result<Tree> {
+        self.db
+            .open_tree("equalities")
+            .context("opening the equalities tree of the case store")
+    }
+
+    fn audit_tree(&self) -> anyhow::Result<Tree> {
+        self.db
+            .open_tree("audit")
+            .context("opening the audit tree of the case store")
+    }
+
+    /// Stores a case's equalities monitoring data (as a form sent it), apart from the case record: it is
+    /// never part of [`CaseRecord`] and is left out of case views and exports unless asked for. Not
+    /// durable until [`Store::flush`].
+    pub fn put_equalities(&self, reference: &str, data: &serde_json::Value) -> anyhow::Result<()> {
+        if self.case(reference)?.is_none() {
+            anyhow::bail!("there is no case `{reference}` to attach equalities data to");
+        }
+        let bytes = serde_json::to_vec(data).context("encoding equalities data")?;
+        self.equalities_tree()?
+            .insert(reference.as_bytes(), bytes)
+            .context("writing equalities data")?;
+        Ok(())
+    }
+
+    /// A case's equalities monitoring data, if any was given.
+    pub fn equalities(&self, reference: &str) -> anyhow::Result<Option<serde_json::Value>> {
+        let bytes = self
+            .equalities_tree()?
+            .get(reference.as_bytes())
+            .context("reading equalities data")?;
+        bytes.map(|b| from_json(&b, "equalities data")).transpose()
+    }
+
+    /// The audit log of removals (purges, erasures), oldest first.
+    pub fn audit_log(&self) -> anyhow::Result<Vec<AuditRecord>> {
+        self.audit_tree()?
+            .iter()
+            .values()
+            .map(|v| {
+                v.context("reading the audit log")
+                    .and_then(|b| from_json(&b, "an audit record"))
+            })
+            .collect()
+    }
+
+    /// Removes cases (with everything stored for them), rewrites messages and removes quarantine
+    /// records, in ONE transaction with the audit record of it, then flushes. Index entries go too, so a
+    /// removed message fetched again is new to the store. A case that gained a message since this call
+    /// began is not half-removed: the whole removal fails and can be run again.
+    pub fn remove(
+        &self,
+        removal: &Removal,
+        at: DateTime<FixedOffset>,
+        by: &str,
+        action: AuditAction,
+    ) -> anyhow::Result<Removed> {
+        let keys = self.removal_keys(removal)?;
+        let equalities = self.equalities_tree()?;
+        let audit = self.audit_tree()?;
+        let audit_key = self
+            .db
+            .generate_id()
+            .context("numbering an audit record")?
+            .to_be_bytes();
+        let removed = (
+            &self.cases,
+            &self.messages,
+            &self.blobs,
+            &self.message_ids,
+            &self.uids,
+            &self.outbox,
+            &self.quarantine,
+            &equalities,
+            &audit,
+        )
+            .transaction(
+                |(cases, messages, blobs, message_ids, uids, outbox, quarantine, equalities, audit)| {
+                    let mut removed = Removed::default();
+                    let count = |found: Option<sled::IVec>| usize::from(found.is_some());
+                    for (reference, planned) in &keys.cases {
+                        let Some(bytes) = cases.remove(reference.as_bytes())? else {
+                            continue;
+                        };
+                        let case: CaseRecord = from_json(&bytes, "a case").or_else(abort)?;
+                        if case.messages.len() != *planned {
+                            return abort(anyhow::anyhow!(
+                                "case `{reference}` changed while it was being removed: run it again"
+                            ));
+                        }
+                        removed.cases += 1;
+                        removed.outbox_entries += count(outbox.remove(reference.as_bytes())?);
+                        removed.equalities += count(equalities.remove(reference.as_bytes())?);
+                    }
+                    for key in &keys.messages {
+                        removed.messages += count(messages.remove(key.as_slice())?);
+                    }
+                    for key in &keys.blobs {
+                        removed.blobs += count(blobs.remove(key.as_slice())?);
+                    }
+                    for key in &keys.message_ids {
+                        removed.index_entries += count(message_ids.remove(key.as_slice())?);
+                    }
+                    for key in &keys.uids {
+                        removed.index_entries += count(uids.remove(key.as_slice())?);
+                    }
+                    for id in &removal.quarantine {
+                        removed.quarantined += count(quarantine.remove(id.as_bytes())?);
+                    }
+                    for (key, record) in &keys.redacted {
+                        messages.insert(key.as_slice(), record.as_slice())?;
+                        removed.redacted_messages += 1;
+                    }
+                    let record = AuditRecord {
+                        at,
+                        by: by.to_string(),
+                        action: action.clone(),
+                        removed,
+                    };
+                    audit.insert(&audit_key, to_json(&record)?)?;
+                    Ok(removed)
+                },
+            )
+            .map_err(tx_error)?;
+        self.flush()?;
+        Ok(removed)
+    }
+
+    /// Every key a removal touches: read before the transaction, which cannot scan.
+    fn removal_keys(&self, removal: &Removal) -> anyhow::Result<RemovalKeys> {
+        let mut keys = RemovalKeys::default();
+        for reference in &removal.cases {
+            let Some(case) = self.case(reference)? else {
+                anyhow::bail!("there is no case `{reference}` to remove");
+            };
+            for record in self.case_messages(reference)? {
+                keys.messages.push(record.key.clone().into_bytes());
+                keys.blobs.extend(attachment_keys(&record));
+                if let Some(id) = &record.message.message_id {
+                    keys.message_ids
+                        .push(message_id_key(id, &record.message.content_hash));
+                }
+            }
+            keys.cases.push((reference.clone(), case.messages.len()));
+        }
+        for new in &removal.rewrite {
+            let Some(old) = self.message(&new.key)? else {
+                anyhow::bail!("there is no message `{}` to rewrite", new.key);
+            };
+            keys.blobs
+                .extend(attachment_keys(&old).skip(new.message.attachments.len()));
+            keys.redacted.push((
+                new.key.clone().into_bytes(),
+                serde_json::to_vec(new).context("encoding a redacted message")?,
+            ));
+        }
+        keys.blobs
+            .extend(removal.quarantine.iter().map(|id| raw_key(id)));
+        // The UID index points at cases and quarantine records; copies found by Message-ID have entries
+        // of their own that no message record names, so scan it.
+        for entry in self.uids.iter() {
+            let (key, value) = entry.context("reading the UID index")?;
+            let locator: Locator = from_json(&value, "a message locator")?;
+            let gone = match &locator {
+                Locator::Message { case, .. } => removal.cases.contains(case),
+                Locator::Quarantine { id } => removal.quarantine.contains(id),
+            };
+            if gone {
+                keys.uids.push(key.to_vec());
+            }
+        }
+        Ok(keys)
+    }
+
+    /// Makes the files sled created in the store directory readable by the owner only (the directory
+    /// itself already is): sled creates them with the process's umask.
+    #[cfg(unix)]
+    fn restrict_files(&self) -> anyhow::Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        let mut pending = vec![self.path.clone()];
+        while let Some(dir) = pending.pop() {
+            let entries =
+                std::fs::read_dir(&dir).with_context(|| format!("listing {}", dir.display()))?;
+            for entry in entries {
+                let entry = entry.with_context(|| format!("listing {}", dir.display()))?;
+                let kind = entry
+                    .file_type()
+                    .with_context(|| format!("listing {}", dir.display()))?;
+                let path = entry.path();
+                // A symlink is left alone: changing its mode would change its target's.
+                let mode = if kind.is_symlink() {
+                    continue;
+                } else if kind.is_dir() {
+                    pending.push(path.clone());
+                    0o700
+                } else {
+                    0o600
+                };
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))
+                    .with_context(|| format!("making {} private to its owner", path.display()))?;
+            }
+        }
+        Ok(())
+    }
+
+    #[cfg(not(unix))]
+    fn restrict_files(&self) -> anyhow::Result<()> {
+        Ok(())
+    }
+}
+
+fn attachment_keys(record: &MessageRecord) -> impl Iterator<Item = Vec<u8>> + '_ {
+    (0..record.message.attachments.len()).map(|i| attachment_key(&record.key, i))
+}
+
+// ---- backup and restore ----
+
+/// The name of the backup format in a backup's first line.
+const BACKUP_FORMAT: &str = "feedback-desk-store-backup";
+/// The version of the backup format (not of the store's schema, which the header also names).
+const BACKUP_FORMAT_VERSION: u32 = 1;
+
+/// One line of a backup: a header first, a record per stored entry, an end line last (a backup without
+/// it was cut short).
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type", deny_unknown_fields)]
+enum BackupLine {
+    Header {
+        format: String,
+        format_version: u32,
+        /// The store's schema version: a restore into an older mailbot is refused.
+        schema_version: Option<u32>,
+        created: DateTime<FixedOffset>,
+        mailbot_version: String,
+    },
+    Record {
+        tree: String,
+        /// base64 of the key bytes.
+        key: String,
+        /// base64 of the value bytes.
+        value: String,
+    },
+    End {
+        records: u64,
+    },
+}
+
+/// What [`read_backup`] does with each record: `(tree, key, value)`.
+type RecordSink<'a> = &'a mut dyn FnMut(&str, Vec<u8>, Vec<u8>) -> anyhow::Result<()>;
+
+fn base64_decode(text: &str, line: usize) -> anyhow::Result<Vec<u8>> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .with_context(|| format!("line {line}: bad base64"))
+}
+
+/// Reads a backup file's records after checking it whole: the header, every line, the end line and its
+/// count. `each` gets `(tree, key, value)`; `None` just validates. Returns the number of records.
+fn read_backup(file: &Path, mut each: Option<RecordSink<'_>>) -> anyhow::Result<u64> {
+    use std::io::BufRead as _;
+    let reader = std::io::BufReader::new(
+        std::fs::File::open(file)
+            .with_context(|| format!("opening the backup {}", file.display()))?,
+    );
+    let mut records = 0u64;
+    let mut ended = false;
+    for (index, line) in reader.lines().enumerate() {
+        let number = index + 1;
+        let line = line.with_context(|| format!("reading the backup {}", file.display()))?;
+        if ended {
+            anyhow::bail!("line {number}: text after the end line: the backup is damaged");
+        }
+        let parsed: BackupLine = serde_json::from_str(&line)
+            .with_context(|| format!("line {number} of the backup {}", file.display()))?;
+        match parsed {
+            BackupLine::Header {
+                format,
+                format_version,
+                schema_version,
+                ..
+            } => {
+                if number != 1 || format != BACKUP_FORMAT {
+                    anyhow::bail!("line {number}: not a Feedback Desk store backup header");
+                }
+                if format_version != BACKUP_FORMAT_VERSION {
+                    anyhow::bail!(
+                        "backup format version {format_version} is not supported (this mailbot reads {BACKUP_FORMAT_VERSION})"
+                    );
+                }
+                if let Some(found) = schema_version.filter(|&v| v > SCHEMA_VERSION) {
+                    anyhow::bail!(
+                        "the backup holds store schema {found}, newer than this mailbot's {SCHEMA_VERSION}: restore it with a newer mailbot"
+                    );
+                }
+            }
+            _ if number == 1 => {
+                anyhow::bail!("{} does not start with a backup header", file.display())
+            }
+            BackupLine::Record { tree, key, value } => {
+                let key = base64_decode(&key, number)?;
+                let value = base64_decode(&value, number)?;
+                if let Some(each) = each.as_mut() {
+                    each(&tree, key, value)?;
+                }
+                records += 1;
+            }
+            BackupLine::End { records: expected } => {
+                if expected != records {
+                    anyhow::bail!(
+                        "the backup's end line counts {expected} records but it holds {records}"
+                    );
+                }
+                ended = true;
+            }
+        }
+    }
+    if !ended {
+        anyhow::bail!(
+            "{} has no end line: the backup was cut short",
+            file.display()
+        );
+    }
+    Ok(records)
+}
+
+impl Store {
+    /// The store's trees by name, sorted (every tree sled holds, not only the ones this build opens).
+    fn all_trees(&self) -> anyhow::Result<Vec<(String, Tree)>> {
+        let mut names: Vec<String> = self
+            .db
+            .tree_names()
+            .iter()
+            .map(|name| String::from_utf8(name.to_vec()))
+            .collect::<Result<_, _>>()
+            .context("a tree of the store has a name that is not UTF-8")?;
+        names.sort();
+        names
+            .into_iter()
+            .map(|name| {
+                let tree = self
+                    .db
+                    .open_tree(&name)
+                    .with_context(|| format!("opening tree `{name}`"))?;
+                Ok((name, tree))
+            })
+            .collect()
+    }
+
+    /// Writes every entry of every tree to `out` as JSON lines (a header naming the schema version, one
+    /// line per entry with base64 key and value, an end line with the count). The store is consistent
+    /// while this runs because a process holding it open holds it alone. Returns the number of entries.
+    pub fn backup(&self, out: impl std::io::Write) -> anyhow::Result<u64> {
+        use base64::Engine as _;
+        use std::io::Write as _;
+        let engine = &base64::engine::general_purpose::STANDARD;
+        let mut out = std::io::BufWriter::new(out);
+        let mut line = |value: &BackupLine| -> anyhow::Result<()> {
+            serde_json::to_writer(&mut out, value).context("writing the backup")?;
+            out.write_all(b"\n").context("writing the backup")
+        };
+        line(&BackupLine::Header {
+            format: BACKUP_FORMAT.into(),
+            format_version: BACKUP_FORMAT_VERSION,
+            schema_version: self.schema_version()?,
+            created: chrono::Local::now().fixed_offset(),
+            mailbot_version: env!("CARGO_PKG_VERSION").into(),
+        })?;
+        let mut records = 0u64;
+        for (name, tree) in self.all_trees()? {
+            for entry in tree.iter() {
+                let (key, value) =
+                    entry.with_context(|| format!("reading tree `{name}` of the store"))?;
+                line(&BackupLine::Record {
+                    tree: name.clone(),
+                    key: engine.encode(&key),
+                    value: engine.encode(&value),
+                })?;
+                records += 1;
+            }
+        }
+        line(&BackupLine::End { records })?;
+        out.flush().context("writing the backup")?;
+        Ok(records)
+    }
+
+    /// Whether the store holds anything besides its schema version.
+    pub fn is_empty(&self) -> anyhow::Result<bool> {
+        for (name, tree) in self.all_trees()? {
+            for entry in tree.iter() {
+                let (key, _) = entry.with_context(|| format!("reading tree `{name}`"))?;
+                if !(name == "meta" && key.as_ref() == SCHEMA_KEY) {
+                    return Ok(false);
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    /// Loads the backup `file` into the store at `path` (created if missing). The whole file is checked
+    /// before anything is written. A store that holds anything is refused unless `force`, which empties it
+    /// first. The store is then opened again, so its schema check (and any migration) runs. Returns the
+    /// number of entries restored.
+    pub fn restore(path: impl AsRef<Path>, file: &Path, force: bool) -> anyhow::Result<u64> {
+        let path = path.as_ref();
+        read_backup(file, None)?;
+        let store = Store::open(path)?;
+        if !store.is_empty()? {
+            if !force {
+                anyhow::bail!(
+                    "the store at {} is not empty: restore into an empty store, or give --force to replace what it holds",
+                    path.display()
+                );
+            }
+            for (name, tree) in store.all_trees()? {
+                tree.clear()
+                    .with_context(|| format!("emptying tree `{name}`"))?;
+            }
+        }
+        let db = store.db.clone();
+        let mut insert = |tree: &str, key: Vec<u8>, value: Vec<u8>| -> anyhow::Result<()> {
+            db.open_tree(tree)
+                .and_then(|t| t.insert(key, value))
+                .with_context(|| format!("writing tree `{tree}` of the store"))?;
+            Ok(())
+        };
+        let records = read_backup(file, Some(&mut insert))?;
+        store.flush()?;
+        drop(store);
+        drop(db);
+        Store::open(path)?;
+        Ok(records)
+    }
 }

@@ -9,7 +9,10 @@
 //!   sharing a Message-ID;
 //! - `replies`: replies joining their case by subject reference, In-Reply-To and References; escalation;
 //! - `durability`: a batch survives the process aborting right after `ingest_batch` returns;
-//! - `store`: schema versions, permissions, cursors, quarantine, outbox, references.
+//! - `report`: the monitoring report (figures by hand), its CSV and HTML, the corrections export;
+//! - `protection`: purge, subject access, erasure, equalities kept apart, private store files;
+//! - `store`: schema versions, permissions, cursors, quarantine, outbox, references;
+//! - `ops`: `import` of mbox and Maildir (killed and resumed), backup and restore, metrics, deploy config.
 
 // Test helpers outside `#[test]` functions may unwrap and panic: a failure is the test failing.
 #![allow(
@@ -27,8 +30,14 @@ mod dedup;
 mod durability;
 #[path = "mailbot/fuzz.rs"]
 mod fuzz;
+#[path = "mailbot/ops.rs"]
+mod ops;
+#[path = "mailbot/protection.rs"]
+mod protection;
 #[path = "mailbot/replies.rs"]
 mod replies;
+#[path = "mailbot/report.rs"]
+mod report;
 #[path = "mailbot/store.rs"]
 mod store;
 #[path = "mailbot/util.rs"]

@@ -15,6 +15,8 @@
 //! - `check-config` lists every problem and `run` refuses a bad config.
 
 mod harness;
+// `/healthz` and `/metrics` of a running `mailbot run`.
+mod ops;
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -401,12 +403,25 @@ fn kill_9_at_random_moments_of_a_1000_message_backlog_makes_each_message_one_cas
                 > round
         });
         assert!(connected, "round {round}: the daemon did not connect");
-        let delay = Duration::from_millis(rng.random_range(0..120));
-        std::thread::sleep(delay);
+        // Even rounds: a fixed window after login (reconcile, the first fetch). Odd rounds: once a random
+        // share of the backlog is flagged, so that kills land mid-backlog however fast the machine is.
+        let moment = if round % 2 == 0 {
+            let delay = Duration::from_millis(rng.random_range(0..120));
+            std::thread::sleep(delay);
+            format!("{delay:?} after login")
+        } else {
+            let target = rng.random_range(1..COUNT);
+            wait_until(Duration::from_secs(20), || {
+                count(&server, "county.hall", "INBOX", "$FeedbackDesk").1 >= target
+            });
+            let delay = Duration::from_millis(rng.random_range(0..20));
+            std::thread::sleep(delay);
+            format!("{delay:?} after {target} were flagged")
+        };
         daemon.0.kill().unwrap(); // SIGKILL
         daemon.0.wait().unwrap();
         let (_, flagged) = count(&server, "county.hall", "INBOX", "$FeedbackDesk");
-        eprintln!("round {round}: killed {delay:?} after login, {flagged} of {COUNT} flagged");
+        eprintln!("round {round}: killed {moment}, {flagged} of {COUNT} flagged");
         if flagged > 0 && flagged < COUNT {
             mid_ingest += 1;
         }

@@ -23,6 +23,7 @@ pub fn settings() -> IngestSettings {
         reference_prefix: "KCC".into(),
         max_message_bytes: 64 * 1024 * 1024,
         max_attachment_bytes_kept: 1024 * 1024,
+        ..IngestSettings::default()
     }
 }
 
