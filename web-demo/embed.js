@@ -14,6 +14,11 @@
 // Everything runs in the browser: after the module and its .wasm have loaded, nothing the person types is
 // sent anywhere by this code. The form itself is untouched and still submits as it did (with or without
 // JavaScript).
+//
+// Sending to Feedback Desk (optional): `data-feedback-desk="https://desk.example/api/cases"` on the form
+// makes the Send button post the message as JSON to mailbot's web-form endpoint (the page's origin must
+// be on its `form_origins` list) and show the case reference it answers with. Only then, and only when
+// the person presses Send, does anything leave the page.
 
 import init, { assess, serviceAreas } from './pkg/feedback_wasm.js';
 
@@ -442,6 +447,67 @@ function addStyle(doc) {
 
 function attachAll() {
   for (const form of document.querySelectorAll('form[data-feedback-guidance]')) attach(form);
+  for (const form of document.querySelectorAll('form[data-feedback-desk]')) sendToDesk(form);
+}
+
+// --- Sending the form to Feedback Desk --------------------------------------------------------------
+
+/** Posts the form to the desk's JSON endpoint on Send, and shows the reference (or why it failed). */
+export function sendToDesk(form, endpoint = form.getAttribute('data-feedback-desk')) {
+  if (!endpoint || form.feedbackDesk) return;
+  form.feedbackDesk = { endpoint };
+  const answer = form.ownerDocument.createElement('div');
+  answer.className = 'fd-answer';
+  answer.setAttribute('role', 'status');
+  answer.setAttribute('aria-live', 'polite');
+  form.append(answer);
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const body = deskBody(form);
+    if (!body.text.trim()) {
+      answer.textContent = 'Please write your message before sending it.';
+      return;
+    }
+    const button = form.querySelector('[type=submit]');
+    if (button) button.disabled = true;
+    answer.textContent = 'Sending your feedback...';
+    try {
+      const response = await fetch(endpoint, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+        credentials: 'omit',
+      });
+      const result = await response.json();
+      if (result.type === 'success') {
+        answer.textContent = `Thank you: your feedback was received. Your reference is ${result.reference}.`;
+        answer.dataset.reference = result.reference;
+        form.reset();
+      } else {
+        const [first] = result.errors ?? [];
+        answer.textContent = `We could not send your feedback: ${first?.message ?? 'unknown error'}.`;
+      }
+    } catch {
+      answer.textContent = 'We could not send your feedback just now. Please try again, or call us.';
+    } finally {
+      if (button) button.disabled = false;
+    }
+  });
+}
+
+/** The JSON the desk's endpoint takes, from the form's fields. */
+function deskBody(form) {
+  const fields = form.feedbackGuidance?.fields ?? findFields(form, areaList ?? []);
+  const controls = [...form.elements];
+  const value = (el) => el?.value?.trim() || undefined;
+  // The same answers the guidance reads (service area, aware since, on behalf, legal action), so the
+  // case is assessed on what the person saw assessed.
+  const { channel, received, ...answers } = fields.text ? readForm(fields, new Date()) : { text: '' };
+  return {
+    ...answers,
+    name: value(controls.find((el) => el.autocomplete === 'name' || /^(full_?)?name$/.test(el.name))),
+    email: value(controls.find((el) => el.type === 'email')),
+  };
 }
 if (typeof document !== 'undefined') {
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', attachAll, { once: true });

@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 // Serves the web demo: `node web-demo/serve.mjs [port]` (default 8080, or $PORT), on 127.0.0.1.
+// With FEEDBACK_DESK_URL set (e.g. http://127.0.0.1:8088/api/cases), the Kent form posts to mailbot's
+// web-form endpoint and shows the case reference; this page's origin must be in mailbot's form_origins.
 // Static files from this directory, and a stand-in for the council's form handler at POST /submit, so
 // that the form can be sent with JavaScript switched off. Nothing is stored.
 
@@ -23,7 +25,7 @@ const TYPES = {
 // Only what a browser needs: not the tests, the npm packages or this server.
 const HIDDEN = ['node_modules', 'test', 'package.json', 'package-lock.json', 'serve.mjs'];
 
-export function startServer({ port = 8080, host = '127.0.0.1' } = {}) {
+export function startServer({ port = 8080, host = '127.0.0.1', deskUrl = process.env.FEEDBACK_DESK_URL } = {}) {
   const server = createServer(async (req, res) => {
     try {
       const url = new URL(req.url, 'http://localhost');
@@ -36,7 +38,11 @@ export function startServer({ port = 8080, host = '127.0.0.1' } = {}) {
       if (!file.startsWith(root) || HIDDEN.includes(top)) return send(res, 404, 'text/plain', 'not found');
       const info = await stat(file).catch(() => null);
       if (!info?.isFile()) return send(res, 404, 'text/plain', 'not found');
-      const body = await readFile(file);
+      let body = await readFile(file);
+      // With a Feedback Desk endpoint configured, the Kent form posts to it (see embed.js).
+      if (deskUrl && path === '/index.html') {
+        body = Buffer.from(body.toString('utf8').replace('<form id="feedback-form"', `<form id="feedback-form" data-feedback-desk="${escape(deskUrl)}"`));
+      }
       res.writeHead(200, {
         'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
         'content-length': body.length,

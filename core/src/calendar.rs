@@ -6,9 +6,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{
     DateTime, Datelike, Duration, FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc, Weekday,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// The official list, embedded.
+#[cfg(feature = "toml")]
 const ENGLAND_AND_WALES: &str = include_str!("../policy/bank-holidays-england-and-wales.toml");
 
 /// A problem with a bank holiday list.
@@ -34,6 +35,7 @@ pub enum CalendarError {
     Weekend(NaiveDate),
 }
 
+#[cfg(feature = "toml")]
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct HolidayList {
@@ -47,6 +49,7 @@ struct HolidayList {
     holidays: Vec<Holiday>,
 }
 
+#[cfg(feature = "toml")]
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Holiday {
@@ -63,8 +66,17 @@ pub struct WorkingCalendar {
     closures: BTreeSet<NaiveDate>,
 }
 
+/// A calendar's official list in compact form (days from the common era), for compiled policies.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct HolidayTable {
+    first_year: i32,
+    last_year: i32,
+    holidays: Vec<(i32, String)>,
+}
+
 impl WorkingCalendar {
     /// England and Wales, from the embedded official list.
+    #[cfg(feature = "toml")]
     pub fn england_and_wales() -> Self {
         // INVARIANT: the embedded list is checked by the `embedded_list_is_valid` test.
         Self::from_toml(ENGLAND_AND_WALES).unwrap_or_else(|_| Self::from_rules_only())
@@ -81,30 +93,69 @@ impl WorkingCalendar {
     }
 
     /// Reads a bank holiday list in the embedded file's format.
+    #[cfg(feature = "toml")]
     pub fn from_toml(source: &str) -> Result<Self, CalendarError> {
         let list: HolidayList =
             toml::from_str(source).map_err(|err| CalendarError::Syntax(err.to_string()))?;
+        Self::from_list(
+            list.first_year,
+            list.last_year,
+            list.holidays.into_iter().map(|h| (h.date, h.title)),
+        )
+    }
+
+    /// A calendar from an official list covering `first_year..=last_year`, checked.
+    fn from_list(
+        first_year: i32,
+        last_year: i32,
+        holidays: impl IntoIterator<Item = (NaiveDate, String)>,
+    ) -> Result<Self, CalendarError> {
         let mut listed = BTreeMap::new();
-        for holiday in list.holidays {
-            let year = holiday.date.year();
-            if year < list.first_year || year > list.last_year {
+        for (date, title) in holidays {
+            let year = date.year();
+            if year < first_year || year > last_year {
                 return Err(CalendarError::OutOfRange {
-                    date: holiday.date,
-                    first: list.first_year,
-                    last: list.last_year,
+                    date,
+                    first: first_year,
+                    last: last_year,
                 });
             }
-            if is_weekend(holiday.date) {
-                return Err(CalendarError::Weekend(holiday.date));
+            if is_weekend(date) {
+                return Err(CalendarError::Weekend(date));
             }
-            listed.insert(holiday.date, holiday.title);
+            listed.insert(date, title);
         }
         Ok(WorkingCalendar {
             listed,
-            first_year: list.first_year,
-            last_year: list.last_year,
+            first_year,
+            last_year,
             closures: BTreeSet::new(),
         })
+    }
+
+    /// The official list (not the closure days) in compact form.
+    #[cfg(feature = "toml")]
+    pub(crate) fn to_table(&self) -> HolidayTable {
+        HolidayTable {
+            first_year: self.first_year,
+            last_year: self.last_year,
+            holidays: self
+                .listed
+                .iter()
+                .map(|(date, title)| (date.num_days_from_ce(), title.clone()))
+                .collect(),
+        }
+    }
+
+    /// A calendar from [`Self::to_table`]'s form, checked as a list read from TOML is.
+    pub(crate) fn from_table(table: HolidayTable) -> Result<Self, CalendarError> {
+        let mut holidays = Vec::with_capacity(table.holidays.len());
+        for (days, title) in table.holidays {
+            let date = NaiveDate::from_num_days_from_ce_opt(days)
+                .ok_or_else(|| CalendarError::Syntax(format!("day {days} is not a date")))?;
+            holidays.push((date, title));
+        }
+        Self::from_list(table.first_year, table.last_year, holidays)
     }
 
     /// Adds the council's own closure days.
@@ -303,9 +354,13 @@ pub fn holidays_by_rule(year: i32) -> Vec<(NaiveDate, String)> {
     let christmas = substitute(christmas_day, &taken, "Christmas Day");
     taken.push(christmas.0);
     let boxing = substitute(boxing_day, &taken, "Boxing Day");
-    days.push(christmas);
-    days.push(boxing);
-    days.sort();
+    // The days so far are in date order every year; only a Sunday Christmas's substitute (the 27th)
+    // comes after Boxing Day. (Kept in order by hand: a sort would add its code to the wasm module.)
+    if christmas.0 <= boxing.0 {
+        days.extend([christmas, boxing]);
+    } else {
+        days.extend([boxing, christmas]);
+    }
     days
 }
 
@@ -321,7 +376,7 @@ fn substitute(day: NaiveDate, taken: &[NaiveDate], title: &str) -> (NaiveDate, S
     (moved, format!("{title} (substitute day)"))
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "toml"))]
 mod tests {
     use super::*;
 

@@ -2,7 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use aho_corasick::automaton::Automaton;
+use aho_corasick::dfa::DFA;
+use aho_corasick::{Input, Match, MatchKind};
 use serde::{Deserialize, Serialize};
 
 use crate::policy::{PolicyProblem, ServiceAreaSpec};
@@ -190,7 +192,7 @@ impl Signal {
 pub const SIGNALS: usize = Signal::PersonalStake as usize + 1;
 
 /// The cue file as written.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LexiconSource {
     /// Phrase groups for signals.
@@ -200,7 +202,7 @@ pub struct LexiconSource {
 }
 
 /// Phrases for one signal with one weight.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CueGroup {
     /// The signal.
@@ -217,7 +219,7 @@ pub struct CueGroup {
 }
 
 /// Phrases for one service area.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AreaCues {
     /// How strongly each phrase counts.
@@ -238,7 +240,7 @@ enum Slot {
     Area(usize),
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 struct PatternMeta {
     slot: Slot,
     weight: f32,
@@ -252,12 +254,22 @@ struct PatternMeta {
 #[derive(Debug, Clone)]
 pub struct Lexicon {
     /// `None` only when compiling failed, which `Policy::load` reports as an error.
-    automaton: Option<AhoCorasick>,
+    automaton: Option<DFA>,
     /// For each distinct pattern, every cue that uses it (a phrase can serve a signal and an area).
     patterns: Vec<Vec<PatternMeta>>,
     /// The longest pattern in bytes: how far back a containing match can start.
     longest: usize,
     areas: Vec<String>,
+}
+
+/// Two lexicons are equal when they hold the same cues: the automaton is built from them.
+impl PartialEq for Lexicon {
+    fn eq(&self, other: &Lexicon) -> bool {
+        self.patterns == other.patterns
+            && self.longest == other.longest
+            && self.areas == other.areas
+            && self.automaton.is_some() == other.automaton.is_some()
+    }
 }
 
 /// One cue found in a message.
@@ -369,9 +381,10 @@ impl Lexicon {
             distinct.entry(pattern).or_default().push(meta);
         }
         let longest = distinct.keys().map(String::len).max().unwrap_or(0);
-        let automaton = AhoCorasickBuilder::new()
+        // The DFA itself rather than the `AhoCorasick` wrapper, which would link every kind of
+        // automaton into the wasm module.
+        let automaton = DFA::builder()
             .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::DFA))
             .build(distinct.keys());
         let automaton = match automaton {
             Ok(automaton) => Some(automaton),
@@ -401,7 +414,7 @@ impl Lexicon {
     pub fn scan<'a>(&'a self, normalised: &str) -> Scan<'a> {
         let mut found: Vec<(usize, usize, &PatternMeta)> = Vec::new();
         if let Some(automaton) = &self.automaton {
-            for m in automaton.find_overlapping_iter(normalised) {
+            for m in overlapping(automaton, normalised) {
                 if let Some(metas) = self.patterns.get(m.pattern().as_usize()) {
                     found.extend(metas.iter().map(|meta| (m.start(), m.end(), meta)));
                 }
@@ -490,11 +503,10 @@ impl Lexicon {
 /// Marks each cue whose pattern lies inside a longer pattern of the same slot, or of a group that
 /// overrides its signal: the only matches the scan must check for containment. The automaton finds the
 /// patterns inside each pattern, so this is one pass over the pattern texts.
-fn mark_coverable(automaton: &AhoCorasick, texts: &[String], patterns: &mut [Vec<PatternMeta>]) {
+fn mark_coverable(automaton: &DFA, texts: &[String], patterns: &mut [Vec<PatternMeta>]) {
     let mut coverable: Vec<(usize, usize)> = Vec::new();
     for (outer, text) in texts.iter().enumerate() {
-        for inner in automaton
-            .find_overlapping_iter(text.as_str())
+        for inner in overlapping(automaton, text)
             .map(|m| m.pattern().as_usize())
             .filter(|inner| *inner != outer)
         {
@@ -521,6 +533,15 @@ fn mark_coverable(automaton: &AhoCorasick, texts: &[String], patterns: &mut [Vec
             meta.coverable = true;
         }
     }
+}
+
+/// Every match of every pattern, overlapping ones included, in order of their end. (The automaton is
+/// built for this standard, unanchored search, so the search cannot fail; if it did, nothing matches.)
+fn overlapping<'a>(automaton: &'a DFA, haystack: &'a str) -> impl Iterator<Item = Match> + 'a {
+    automaton
+        .try_find_overlapping_iter(Input::new(haystack))
+        .into_iter()
+        .flatten()
 }
 
 impl<'a> Scan<'a> {

@@ -14,12 +14,14 @@
 
 pub mod calendar;
 pub mod classify;
+mod compact;
 pub mod deadlines;
 pub mod lexicon;
 pub mod lifecycle;
 pub mod linear;
 pub mod model;
 pub mod policy;
+pub mod review;
 pub mod text;
 
 use chrono::NaiveDate;
@@ -53,29 +55,12 @@ pub fn assess(submission: &Submission, policy: &Policy, today: NaiveDate) -> Ass
         classified.directorate,
         classified.service_area.as_deref(),
     );
-    let mut advice = Vec::new();
-    if let Some(redirect) = policy.document.redirects.get(&classified.kind) {
-        advice.push(Advice {
-            about: format!("kind:{}", policy::snake(&classified.kind)),
-            text: redirect.advice.clone(),
-        });
-    }
-    for exclusion in &classified.exclusions {
-        if let Some(text) = policy.document.exclusions.get(exclusion) {
-            advice.push(Advice {
-                about: format!("exclusion:{}", policy::snake(exclusion)),
-                text: text.clone(),
-            });
-        }
-    }
-    for caution in &classified.cautions {
-        if let Some(text) = policy.document.cautions.get(caution) {
-            advice.push(Advice {
-                about: format!("caution:{}", policy::snake(caution)),
-                text: text.clone(),
-            });
-        }
-    }
+    let advice = advice(
+        policy,
+        classified.kind,
+        &classified.exclusions,
+        &classified.cautions,
+    );
     Assessment {
         kind: classified.kind,
         confidence: classified.confidence,
@@ -90,6 +75,39 @@ pub fn assess(submission: &Submission, policy: &Policy, today: NaiveDate) -> Ass
         deadlines,
         evidence: classified.evidence,
     }
+}
+
+/// The policy's plain-English advice on a kind that is redirected, and on each exclusion and caution.
+pub fn advice(
+    policy: &Policy,
+    kind: Kind,
+    exclusions: &std::collections::BTreeSet<Exclusion>,
+    cautions: &std::collections::BTreeSet<Caution>,
+) -> Vec<Advice> {
+    let mut advice = Vec::new();
+    if let Some(redirect) = policy.document.redirects.get(&kind) {
+        advice.push(Advice {
+            about: format!("kind:{}", policy::snake(&kind)),
+            text: redirect.advice.clone(),
+        });
+    }
+    for exclusion in exclusions {
+        if let Some(text) = policy.document.exclusions.get(exclusion) {
+            advice.push(Advice {
+                about: format!("exclusion:{}", policy::snake(exclusion)),
+                text: text.clone(),
+            });
+        }
+    }
+    for caution in cautions {
+        if let Some(text) = policy.document.cautions.get(caution) {
+            advice.push(Advice {
+                about: format!("caution:{}", policy::snake(caution)),
+                text: text.clone(),
+            });
+        }
+    }
+    advice
 }
 
 /// Who handles a matter and where it goes next.

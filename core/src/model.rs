@@ -3,7 +3,8 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, FixedOffset, NaiveDate};
-use serde::{Deserialize, Serialize};
+use serde::ser::SerializeStruct as _;
+use serde::{Deserialize, Serialize, Serializer};
 
 /// One piece of feedback as a form, an email or a member of staff gives it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -261,32 +262,61 @@ pub struct Advice {
 }
 
 /// Contact details of a team or outside body.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Contact {
     /// The team's or body's name.
     pub name: String,
     /// Email address.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub email: Option<String>,
     /// Telephone number.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub phone: Option<String>,
     /// Text relay number.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub text_relay: Option<String>,
     /// Text (SMS) number and how to use it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub sms: Option<String>,
     /// Postal address.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub address: Option<String>,
     /// Web address or online form.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub web: Option<String>,
     /// A note on how to use this contact.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub note: Option<String>,
+}
+
+/// Human-readable formats (JSON for a page, TOML) leave out the details a contact lacks; a compact one
+/// (a compiled policy, whose fields are read by position) writes every field.
+impl Serialize for Contact {
+    fn serialize<S: Serializer>(&self, to: S) -> Result<S::Ok, S::Error> {
+        let every_field = !to.is_human_readable();
+        let details = [
+            ("email", &self.email),
+            ("phone", &self.phone),
+            ("text_relay", &self.text_relay),
+            ("sms", &self.sms),
+            ("address", &self.address),
+            ("web", &self.web),
+            ("note", &self.note),
+        ];
+        let written = |value: &Option<String>| every_field || value.is_some();
+        let len = 1 + details.iter().filter(|(_, value)| written(value)).count();
+        let mut contact = to.serialize_struct("Contact", len)?;
+        contact.serialize_field("name", &self.name)?;
+        for (key, value) in details {
+            if written(value) {
+                contact.serialize_field(key, value)?;
+            } else {
+                contact.skip_field(key)?;
+            }
+        }
+        contact.end()
+    }
 }
 
 /// Where a matter goes.

@@ -6,14 +6,18 @@ use std::collections::BTreeMap;
 use chrono::{NaiveDate, NaiveTime};
 use serde::{Deserialize, Serialize};
 
-use crate::calendar::WorkingCalendar;
+use crate::calendar::{HolidayTable, WorkingCalendar};
 use crate::lexicon::{Lexicon, LexiconSource};
 use crate::linear::{KindModel, ProcedureModel};
 use crate::model::{Caution, ClockStart, Contact, Directorate, Exclusion, Kind, Period, Procedure};
 
+#[cfg(feature = "toml")]
 const KENT_POLICY: &str = include_str!("../policy/kent.toml");
+#[cfg(feature = "toml")]
 const ENGLISH_CUES: &str = include_str!("../policy/cues-en.toml");
+#[cfg(feature = "toml")]
 const ENGLISH_KIND_MODEL: &str = include_str!("../policy/kind-model-en.toml");
+#[cfg(feature = "toml")]
 const KENT_PROCEDURE_MODEL: &str = include_str!("../policy/kent-procedure-model.toml");
 
 /// One problem found in a policy file.
@@ -75,9 +79,10 @@ pub struct PolicyDocument {
 #[serde(deny_unknown_fields)]
 pub struct CalendarSettings {
     /// Messages received after this local time count from the next working day.
+    #[serde(with = "crate::compact::time")]
     pub office_cutoff: NaiveTime,
     /// The council's own closure days.
-    #[serde(default)]
+    #[serde(default, with = "crate::compact::dates")]
     pub closure_days: Vec<NaiveDate>,
 }
 
@@ -194,7 +199,7 @@ fn yes() -> bool {
 }
 
 /// A loaded, validated policy with its compiled phrase matcher and calendar.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Policy {
     /// The document as loaded.
     pub document: PolicyDocument,
@@ -209,105 +214,84 @@ pub struct Policy {
     pub procedure_model: ProcedureModel,
 }
 
+/// Everything a policy is built from, parsed but not yet checked against each other: what a compiled
+/// policy stores (postcard bytes), so that the browser needs neither a TOML parser nor the files.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct PolicySources {
+    document: PolicyDocument,
+    cues: LexiconSource,
+    /// Cues for an area the policy lacks are a problem (the cue file was written for this policy).
+    strict_areas: bool,
+    kind_model: KindModel,
+    procedure_model: ProcedureModel,
+    holidays: HolidayTable,
+}
+
 impl Policy {
     /// Kent County Council's policy, embedded, with its trained models.
+    #[cfg(feature = "toml")]
     pub fn kent() -> Policy {
         // INVARIANT: the embedded files are validated by the `kent_policy_loads` test, so this cannot fail
         // in a tested build.
         #[expect(clippy::expect_used, reason = "embedded data, validated by a test")]
-        Policy::load_with_models(
+        PolicySources::parse(
             KENT_POLICY,
             ENGLISH_CUES,
             true,
             Some(ENGLISH_KIND_MODEL),
             Some(KENT_PROCEDURE_MODEL),
         )
+        .and_then(PolicySources::build)
         .expect("the embedded Kent policy is valid")
     }
 
     /// Loads a policy file and a cue file, checking every reference between them.
+    #[cfg(feature = "toml")]
     pub fn load(policy_toml: &str, cues_toml: &str) -> Result<Policy, PolicyError> {
-        Policy::load_with_models(policy_toml, cues_toml, true, Some(ENGLISH_KIND_MODEL), None)
+        PolicySources::parse(policy_toml, cues_toml, true, Some(ENGLISH_KIND_MODEL), None)?.build()
     }
 
     /// Kent's policy with untrained models: what the trainer computes features with (so a stale model
     /// never stops its own retraining).
+    #[cfg(feature = "toml")]
     pub fn kent_untrained() -> Result<Policy, PolicyError> {
-        Policy::load_with_models(KENT_POLICY, ENGLISH_CUES, true, None, None)
-    }
-
-    fn load_with_models(
-        policy_toml: &str,
-        cues_toml: &str,
-        strict_areas: bool,
-        kind_model: Option<&str>,
-        procedure_model: Option<&str>,
-    ) -> Result<Policy, PolicyError> {
-        let document: PolicyDocument =
-            toml::from_str(policy_toml).map_err(|err| PolicyError::Syntax {
-                file: "policy".into(),
-                message: err.to_string(),
-            })?;
-        let cues: LexiconSource = toml::from_str(cues_toml).map_err(|err| PolicyError::Syntax {
-            file: "cues".into(),
-            message: err.to_string(),
-        })?;
-        let mut problems = document.problems();
-        let lexicon = Lexicon::compile(&cues, &document.service_areas, strict_areas, &mut problems);
-        let kind_model: KindModel = match kind_model {
-            Some(source) => toml::from_str(source).map_err(|err| PolicyError::Syntax {
-                file: "kind model".into(),
-                message: err.to_string(),
-            })?,
-            None => KindModel::untrained(),
-        };
-        let procedure_model: ProcedureModel = match procedure_model {
-            Some(source) => toml::from_str(source).map_err(|err| PolicyError::Syntax {
-                file: "procedure model".into(),
-                message: err.to_string(),
-            })?,
-            None => ProcedureModel::untrained(),
-        };
-        for message in kind_model.problems(&crate::classify::kind_feature_names()) {
-            problems.push(PolicyProblem {
-                field: "kind model".into(),
-                message,
-            });
-        }
-        for message in
-            procedure_model.problems(&crate::classify::procedure_feature_names(&document))
-        {
-            problems.push(PolicyProblem {
-                field: "procedure model".into(),
-                message,
-            });
-        }
-        if !problems.is_empty() {
-            return Err(PolicyError::Invalid(problems));
-        }
-        let calendar = WorkingCalendar::england_and_wales()
-            .with_closures(document.calendar.closure_days.iter().copied());
-        Ok(Policy {
-            document,
-            lexicon,
-            calendar,
-            kind_model,
-            procedure_model,
-        })
+        PolicySources::parse(KENT_POLICY, ENGLISH_CUES, true, None, None)?.build()
     }
 
     /// Loads a council's policy file with the embedded English cues.
+    #[cfg(feature = "toml")]
     pub fn load_with_default_cues(policy_toml: &str) -> Result<Policy, PolicyError> {
-        Policy::load_with_models(
-            policy_toml,
-            ENGLISH_CUES,
-            false,
-            Some(ENGLISH_KIND_MODEL),
-            None,
-        )
+        PolicySources::with_default_cues(policy_toml)?.build()
+    }
+
+    /// Compiles a council's policy file with the embedded English cues into compact bytes for
+    /// [`Policy::from_compiled`], after checking it exactly as [`Policy::load_with_default_cues`] does.
+    /// The same files always give the same bytes.
+    #[cfg(feature = "toml")]
+    pub fn compile_with_default_cues(policy_toml: &str) -> Result<Vec<u8>, PolicyError> {
+        let sources = PolicySources::with_default_cues(policy_toml)?;
+        let bytes = postcard::to_allocvec(&sources).map_err(|err| PolicyError::Syntax {
+            file: "compiled policy".into(),
+            message: err.to_string(),
+        })?;
+        sources.build()?;
+        Ok(bytes)
+    }
+
+    /// A policy compiled by [`Policy::compile_with_default_cues`] (at build time, so that neither a
+    /// TOML parser nor the checks of the references are needed where it is used). The phrase matcher
+    /// is built here; bytes that do not decode are an error, never a panic.
+    pub fn from_compiled(bytes: &[u8]) -> Result<Policy, PolicyError> {
+        let sources: PolicySources =
+            postcard::from_bytes(bytes).map_err(|err| PolicyError::Syntax {
+                file: "compiled policy".into(),
+                message: err.to_string(),
+            })?;
+        sources.assemble(Vec::new())
     }
 
     /// The embedded Kent policy file, as a starting point for another council's.
+    #[cfg(feature = "toml")]
     pub fn kent_source() -> &'static str {
         KENT_POLICY
     }
@@ -323,6 +307,114 @@ impl Policy {
     }
 }
 
+impl PolicySources {
+    /// Parses the files; nothing is checked across them yet.
+    #[cfg(feature = "toml")]
+    fn parse(
+        policy_toml: &str,
+        cues_toml: &str,
+        strict_areas: bool,
+        kind_model: Option<&str>,
+        procedure_model: Option<&str>,
+    ) -> Result<PolicySources, PolicyError> {
+        fn read<T: serde::de::DeserializeOwned>(
+            file: &str,
+            source: &str,
+        ) -> Result<T, PolicyError> {
+            toml::from_str(source).map_err(|err| PolicyError::Syntax {
+                file: file.into(),
+                message: err.to_string(),
+            })
+        }
+        Ok(PolicySources {
+            document: read("policy", policy_toml)?,
+            cues: read("cues", cues_toml)?,
+            strict_areas,
+            kind_model: match kind_model {
+                Some(source) => read("kind model", source)?,
+                None => KindModel::untrained(),
+            },
+            procedure_model: match procedure_model {
+                Some(source) => read("procedure model", source)?,
+                None => ProcedureModel::untrained(),
+            },
+            holidays: WorkingCalendar::england_and_wales().to_table(),
+        })
+    }
+
+    /// A council's policy file with the embedded English cues and kind model (and no procedure model).
+    #[cfg(feature = "toml")]
+    fn with_default_cues(policy_toml: &str) -> Result<PolicySources, PolicyError> {
+        PolicySources::parse(
+            policy_toml,
+            ENGLISH_CUES,
+            false,
+            Some(ENGLISH_KIND_MODEL),
+            None,
+        )
+    }
+
+    /// Checks every reference between the parts, then builds the policy. Every problem is reported.
+    #[cfg(feature = "toml")]
+    fn build(self) -> Result<Policy, PolicyError> {
+        let mut problems = self.document.problems();
+        for message in self
+            .kind_model
+            .problems(&crate::classify::kind_feature_names())
+        {
+            problems.push(PolicyProblem {
+                field: "kind model".into(),
+                message,
+            });
+        }
+        for message in self
+            .procedure_model
+            .problems(&crate::classify::procedure_feature_names(&self.document))
+        {
+            problems.push(PolicyProblem {
+                field: "procedure model".into(),
+                message,
+            });
+        }
+        self.assemble(problems)
+    }
+
+    /// Compiles the phrase matcher and the calendar, adding their problems to those already found.
+    /// Checking references is [`PolicySources::build`]'s: a compiled policy was checked when compiled.
+    fn assemble(self, mut problems: Vec<PolicyProblem>) -> Result<Policy, PolicyError> {
+        let PolicySources {
+            document,
+            cues,
+            strict_areas,
+            kind_model,
+            procedure_model,
+            holidays,
+        } = self;
+        let lexicon = Lexicon::compile(&cues, &document.service_areas, strict_areas, &mut problems);
+        let calendar = match WorkingCalendar::from_table(holidays) {
+            Ok(calendar) => calendar.with_closures(document.calendar.closure_days.iter().copied()),
+            Err(err) => {
+                problems.push(PolicyProblem {
+                    field: "bank holidays".into(),
+                    message: err.to_string(),
+                });
+                WorkingCalendar::from_rules_only()
+            }
+        };
+        if !problems.is_empty() {
+            return Err(PolicyError::Invalid(problems));
+        }
+        Ok(Policy {
+            document,
+            lexicon,
+            calendar,
+            kind_model,
+            procedure_model,
+        })
+    }
+}
+
+#[cfg(feature = "toml")]
 impl PolicyDocument {
     /// Every inconsistency in the document.
     fn problems(&self) -> Vec<PolicyProblem> {
@@ -466,6 +558,7 @@ impl PolicyDocument {
     }
 }
 
+#[cfg(feature = "toml")]
 fn check_clock(clock: &ClockSpec, at: &str, problem: &mut impl FnMut(String, String)) {
     let length = |period: &Period| match period {
         Period::WorkingDays(n) | Period::CalendarDays(n) | Period::CalendarMonths(n) => *n,
@@ -504,20 +597,13 @@ fn check_clock(clock: &ClockSpec, at: &str, problem: &mut impl FnMut(String, Str
 
 /// The snake_case name serde gives a unit enum variant.
 pub(crate) fn snake<T: Serialize>(value: &T) -> String {
-    match serde_json_free_name(value) {
-        Some(name) => name,
-        None => String::from("?"),
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(name)) => name,
+        _ => String::from("?"),
     }
 }
 
-/// Serialises a unit variant to its name without a JSON dependency.
-fn serde_json_free_name<T: Serialize>(value: &T) -> Option<String> {
-    toml::Value::try_from(value)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-}
-
-#[cfg(test)]
+#[cfg(all(test, feature = "toml"))]
 mod tests {
     use super::*;
 
@@ -525,6 +611,31 @@ mod tests {
     fn kent_policy_loads() {
         let policy = Policy::load(KENT_POLICY, ENGLISH_CUES).unwrap();
         assert_eq!(policy.document.procedures.len(), Procedure::ALL.len());
+    }
+
+    #[test]
+    fn a_compiled_policy_is_the_policy_loaded_from_toml() {
+        let with_closures = KENT_POLICY.replacen(
+            "closure_days = []",
+            "closure_days = [\"2026-12-24\", \"2027-01-04\"]",
+            1,
+        );
+        assert_ne!(with_closures, KENT_POLICY);
+        for source in [KENT_POLICY, with_closures.as_str()] {
+            let bytes = Policy::compile_with_default_cues(source).unwrap();
+            let compiled = Policy::from_compiled(&bytes).unwrap();
+            assert_eq!(compiled, Policy::load_with_default_cues(source).unwrap());
+            assert_eq!(Policy::compile_with_default_cues(source).unwrap(), bytes);
+        }
+    }
+
+    #[test]
+    fn compiled_bytes_that_do_not_decode_are_an_error() {
+        let bytes = Policy::compile_with_default_cues(KENT_POLICY).unwrap();
+        for broken in [&bytes[..bytes.len() / 2], &[0xff; 16][..], &[][..]] {
+            let err = Policy::from_compiled(broken).unwrap_err();
+            assert!(matches!(err, PolicyError::Syntax { .. }), "{err}");
+        }
     }
 
     #[test]

@@ -64,6 +64,9 @@ pub struct Config {
     /// The `/metrics` and `/healthz` endpoint (`[metrics]`); none when not given.
     #[serde(default)]
     pub metrics: MetricsConfig,
+    /// The web console (`[admin]`); served by `mailbot run` when present.
+    #[serde(default)]
+    pub admin: Option<crate::console::AdminConfig>,
 }
 
 /// Data retention (`[retention]`).
@@ -391,6 +394,11 @@ impl Config {
             }
             for (field, message) in mailbox.problems(service_areas, checks) {
                 problem(format!("{place}.{field}"), message);
+            }
+        }
+        if let Some(admin) = &self.admin {
+            for (field, message) in admin.problems() {
+                problem(format!("admin.{field}"), message);
             }
         }
         out

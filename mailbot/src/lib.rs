@@ -10,13 +10,18 @@
 //! - [`export`]: cases as JSON lines; reviewed corrections as labelled corpus lines.
 //! - [`protection`]: retention purge, subject access and erasure, recorded in the store's audit log.
 //! - [`daemon`]: one task per mailbox, reconnection with backoff, shutdown, `--once` and reconcile.
+//! - [`casework`]: review, corrections, lifecycle actions, notes, other channels, quarantine retry and
+//!   what is due: the operations the console and the CLI share.
+//! - [`console`]: the feedback team's web console and the web-form endpoint (axum).
 //! - [`import`]: an mbox file or a Maildir folder backfilled into cases, resumably.
 //! - [`metrics`]: Prometheus counters and gauges, `/healthz` and `/metrics`.
 //!
 //! Feature flags: none.
 #![warn(missing_docs)]
 
+pub mod casework;
 pub mod config;
+pub mod console;
 pub mod daemon;
 pub mod export;
 pub mod imap;

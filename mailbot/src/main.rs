@@ -7,7 +7,10 @@
 //! `subject-access`, `erase` and `audit-log` (see `records`). Operations: `import CONFIG --mbox FILE |
 //! --maildir DIR` backfills old mail, `backup CONFIG FILE` and `restore CONFIG FILE` export and load the
 //! store.
+//! The feedback team: `serve CONFIG` (the web console), `hash-password`, `cases`, `case`, `reclassify`
+//! (see `admin_cli`).
 
+mod admin_cli;
 mod classify;
 mod evaluate;
 mod records;
@@ -88,6 +91,56 @@ enum Command {
     Reconcile {
         /// The config file.
         config: PathBuf,
+    },
+    /// Serve the feedback team's web console (the config's `[admin]` section) until Ctrl-C or SIGTERM.
+    Serve {
+        /// The config file.
+        config: PathBuf,
+    },
+    /// Read a password from standard input and print its argon2 hash for `[[admin.user]]`.
+    HashPassword,
+    /// List cases, newest first.
+    Cases {
+        /// The config file.
+        config: PathBuf,
+        /// open, all, received, acknowledged, responded, referred or closed.
+        #[arg(long, default_value = "open")]
+        state: String,
+        /// Write JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one case: assessment, clocks with working days left, history.
+    Case {
+        /// The config file.
+        config: PathBuf,
+        /// The case reference, e.g. KCC-2026-000123.
+        reference: String,
+        /// Write JSON (the case, its messages and its clocks).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Correct a case's classification as a reviewer (recorded with who and when).
+    Reclassify {
+        /// The config file.
+        config: PathBuf,
+        /// The case reference.
+        reference: String,
+        /// The member of staff making the correction.
+        #[arg(long)]
+        by: String,
+        /// The kind, e.g. complaint, comment, compliment, fault_report.
+        #[arg(long)]
+        kind: Option<String>,
+        /// The procedure, e.g. corporate, adult_social_care; `none` for none.
+        #[arg(long)]
+        procedure: Option<String>,
+        /// The directorate; `none` for none.
+        #[arg(long)]
+        directorate: Option<String>,
+        /// The exclusions that apply, comma separated; `none` for none.
+        #[arg(long)]
+        exclusions: Option<String>,
     },
     /// Backfill: turn a council's existing mail (an mbox file or a Maildir folder) into cases, with the
     /// same rules and deduplication as live mail. Resumable: run it again after an interruption.
@@ -260,6 +313,38 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if once { Mode::Once } else { Mode::Run },
         ),
         Command::Reconcile { config } => daemon(cli.policy.as_ref(), &config, Mode::Reconcile),
+        Command::Serve { config } => admin_cli::serve(&config, load_policy(cli.policy.as_ref())?),
+        Command::HashPassword => admin_cli::hash_password(),
+        Command::Cases {
+            config,
+            state,
+            json,
+        } => admin_cli::cases(&config, load_policy(cli.policy.as_ref())?, &state, json),
+        Command::Case {
+            config,
+            reference,
+            json,
+        } => admin_cli::case(&config, load_policy(cli.policy.as_ref())?, &reference, json),
+        Command::Reclassify {
+            config,
+            reference,
+            by,
+            kind,
+            procedure,
+            directorate,
+            exclusions,
+        } => admin_cli::reclassify(
+            &config,
+            load_policy(cli.policy.as_ref())?,
+            &reference,
+            &by,
+            &admin_cli::ReclassifyArgs {
+                kind,
+                procedure,
+                directorate,
+                exclusions,
+            },
+        ),
         Command::Import {
             config,
             mbox,
@@ -327,7 +412,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 /// The route hints a mailbox may give: service area ids and the policy's mailbox hint names.
-fn service_areas(policy: &Policy) -> BTreeSet<String> {
+pub(crate) fn service_areas(policy: &Policy) -> BTreeSet<String> {
     policy
         .document
         .service_areas
@@ -337,7 +422,7 @@ fn service_areas(policy: &Policy) -> BTreeSet<String> {
         .collect()
 }
 
-fn init_logging() {
+pub(crate) fn init_logging() {
     let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     // async-imap traces every command and response, LOGIN's password and message bodies included: never
@@ -401,7 +486,7 @@ fn import(
     Ok(ExitCode::SUCCESS)
 }
 
-fn ingest_settings(config: &Config) -> IngestSettings {
+pub(crate) fn ingest_settings(config: &Config) -> IngestSettings {
     IngestSettings {
         reference_prefix: config.reference_prefix.clone(),
         max_message_bytes: config.max_message_bytes,
@@ -417,6 +502,8 @@ fn daemon(policy: Option<&PathBuf>, config_path: &Path, mode: Mode) -> anyhow::R
     let store = Store::open(&config.store)
         .with_context(|| format!("opening the store {}", config.store.display()))?;
     let metrics = Arc::new(Metrics::new(store.clone(), policy.clone()));
+    let console_store = store.clone();
+    let console_policy = policy.clone();
     let ingestor = Ingestor::new(store, policy, ingest_settings(&config));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -431,10 +518,18 @@ fn daemon(policy: Option<&PathBuf>, config_path: &Path, mode: Mode) -> anyhow::R
             }
             _ => None,
         };
+        let console = if mode == Mode::Run {
+            admin_cli::start_console(&config, console_store, console_policy, cancel.clone()).await?
+        } else {
+            None
+        };
         let tally = daemon::run(config, ingestor, mode, cancel, metrics).await;
         if let Some(server) = server {
             // Graceful: in-flight scrapes finish; a client holding a connection open cannot stall the exit.
             let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
+        }
+        if let Some(console) = console {
+            console.await.context("the admin console task")??;
         }
         tally
     })?;

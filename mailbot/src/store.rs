@@ -1737,3 +1737,103 @@ impl Store {
         Ok(records)
     }
 }
+
+// ---- admin console: staff changes to cases, cases from other channels, quarantine retry ----
+
+impl Store {
+    /// Changes a case in one transaction: `change` gets the stored record and edits it (or refuses with
+    /// an error, which changes nothing). Returns the case as written. Not durable until [`Store::flush`].
+    pub fn update_case(
+        &self,
+        reference: &str,
+        change: impl Fn(&mut CaseRecord) -> anyhow::Result<()>,
+    ) -> anyhow::Result<CaseRecord> {
+        self.cases
+            .transaction(|cases| {
+                let Some(bytes) = cases.get(reference.as_bytes())? else {
+                    return abort(anyhow::anyhow!("there is no case `{reference}`"));
+                };
+                let mut case: CaseRecord = from_json(&bytes, "a case").or_else(abort)?;
+                change(&mut case).or_else(abort)?;
+                cases.insert(reference.as_bytes(), to_json(&case)?)?;
+                Ok(case)
+            })
+            .map_err(tx_error)
+    }
+
+    /// Applies a staff member's lifecycle action, recording who and when in the history. The outer error
+    /// is the store's; the inner one the lifecycle's refusal, which changes nothing.
+    pub fn apply_staff_event(
+        &self,
+        reference: &str,
+        event: Event,
+        policy: &Policy,
+        at: DateTime<FixedOffset>,
+        by: &str,
+    ) -> anyhow::Result<Result<CaseState, TransitionError>> {
+        let result = self.update_case(reference, |case| {
+            let next = case.state.apply(event, policy)?;
+            case.history.push(HistoryEntry {
+                on: at.date_naive(),
+                event: Some(event),
+                message: None,
+                note: format!("moved to `{}` ({:?})", next.stage_id(policy), next.status)
+                    .to_lowercase(),
+                at: Some(at),
+                by: Some(by.to_string()),
+            });
+            case.state = next;
+            Ok(())
+        });
+        match result {
+            Ok(case) => Ok(Ok(case.state)),
+            // The lifecycle's refusal travels out of the transaction as the error; tell it apart.
+            Err(err) => err.downcast::<TransitionError>().map(Err),
+        }
+    }
+
+    /// Creates a case that did not come over IMAP (a phone call, a letter, a web form): no IMAP source,
+    /// and the outbox entry `new.outbox_status` says (Suppressed when staff acknowledge it themselves).
+    pub fn create_recorded_case(&self, new: &NewCase) -> anyhow::Result<String> {
+        if new.message.record.source.is_some() {
+            anyhow::bail!("a recorded case has no IMAP source: ingest mail through the mailbox");
+        }
+        match self.create_case(new)? {
+            Stored::New(locator) | Stored::Known(locator) => Ok(locator.id().to_string()),
+        }
+    }
+
+    /// Makes a quarantined message's IMAP identity unknown again, so that ingestion can take it afresh;
+    /// the record and raw bytes stay until [`Store::remove_quarantine`]. Not durable until [`Store::flush`].
+    pub fn release_quarantine_identity(&self, id: &str) -> anyhow::Result<()> {
+        let Some((record, _)) = self.quarantine(id)? else {
+            anyhow::bail!("there is no quarantined message `{id}`");
+        };
+        if let Some(source) = &record.source {
+            let key = uid_key(&source.mailbox, source.uidvalidity, source.uid);
+            let points_here = self
+                .uids
+                .get(&key)
+                .context("reading the UID index")?
+                .map(|b| from_json::<Locator>(&b, "a message locator"))
+                .transpose()?
+                .is_some_and(|locator| locator.id() == id);
+            if points_here {
+                self.uids.remove(key).context("writing the UID index")?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes a quarantine record and its raw message (after a retry made it a case). Not durable until
+    /// [`Store::flush`].
+    pub fn remove_quarantine(&self, id: &str) -> anyhow::Result<()> {
+        (&self.quarantine, &self.blobs)
+            .transaction(|(quarantine, blobs)| {
+                quarantine.remove(id.as_bytes())?;
+                blobs.remove(raw_key(id))?;
+                Ok(())
+            })
+            .map_err(tx_error)
+    }
+}

@@ -9,6 +9,9 @@
 //!   sharing a Message-ID;
 //! - `replies`: replies joining their case by subject reference, In-Reply-To and References; escalation;
 //! - `durability`: a batch survives the process aborting right after `ingest_batch` returns;
+//! - `cli`: `mailbot cases`, `case`, `reclassify` with their exit codes and JSON; `run` serving the console;
+//! - `console`: the admin console over real HTTP: sign-in, CSRF, review, lifecycle, injection, other
+//!   channels, quarantine retry, the web-form endpoint, deadlines;
 //! - `report`: the monitoring report (figures by hand), its CSV and HTML, the corrections export;
 //! - `protection`: purge, subject access, erasure, equalities kept apart, private store files;
 //! - `store`: schema versions, permissions, cursors, quarantine, outbox, references;
@@ -22,6 +25,10 @@
     clippy::indexing_slicing
 )]
 
+#[path = "mailbot/cli.rs"]
+mod cli;
+#[path = "mailbot/console.rs"]
+mod console;
 #[path = "mailbot/corpus.rs"]
 mod corpus;
 #[path = "mailbot/dedup.rs"]

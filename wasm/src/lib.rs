@@ -32,6 +32,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use wasm_bindgen::prelude::*;
 
+mod input;
+
 /// The longest message assessed, in characters (Unicode scalar values).
 pub const MAX_TEXT_CHARS: usize = 100_000;
 /// The longest subject assessed, in characters.
@@ -148,14 +150,16 @@ pub struct StageSummary {
     pub next: Option<String>,
 }
 
-/// The embedded policy, loaded once. Loading goes through the fallible loader so that a broken
+/// Kent's policy with the shared English cues and kind model, parsed and checked from the TOML files at
+/// build time (`build.rs`) into compact bytes.
+const KENT_COMPILED: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/kent.policy"));
+
+/// The embedded policy, loaded once. Loading goes through the fallible decoder so that a broken
 /// embedded policy is a failure result, not a panic.
 fn policy() -> Result<&'static Policy, Vec<Problem>> {
     static POLICY: OnceLock<Result<Policy, String>> = OnceLock::new();
     POLICY
-        .get_or_init(|| {
-            Policy::load_with_default_cues(Policy::kent_source()).map_err(|err| err.to_string())
-        })
+        .get_or_init(|| Policy::from_compiled(KENT_COMPILED).map_err(|err| err.to_string()))
         .as_ref()
         .map_err(|err| {
             vec![Problem::new(
@@ -386,29 +390,27 @@ pub fn service_areas_checked() -> Result<Vec<ServiceArea>, Vec<Problem>> {
 
 /// The policy's procedures by id, with their stages.
 pub fn procedures_checked() -> Result<BTreeMap<Procedure, ProcedureSummary>, Vec<Problem>> {
-    Ok(policy()?
-        .document
-        .procedures
-        .iter()
-        .map(|(id, spec)| {
-            let stages = spec
-                .stages
-                .iter()
-                .map(|s| StageSummary {
-                    id: s.id.clone(),
-                    name: s.name.clone(),
-                    next: s.next.clone(),
-                })
-                .collect();
-            (
-                *id,
-                ProcedureSummary {
-                    name: spec.name.clone(),
-                    stages,
-                },
-            )
-        })
-        .collect())
+    // Inserted one by one rather than collected: collecting sorts, and a sort adds its code to the module.
+    let mut procedures = BTreeMap::new();
+    for (id, spec) in &policy()?.document.procedures {
+        let stages = spec
+            .stages
+            .iter()
+            .map(|s| StageSummary {
+                id: s.id.clone(),
+                name: s.name.clone(),
+                next: s.next.clone(),
+            })
+            .collect();
+        procedures.insert(
+            *id,
+            ProcedureSummary {
+                name: spec.name.clone(),
+                stages,
+            },
+        );
+    }
+    Ok(procedures)
 }
 
 // --- The JS boundary: conversion only ---------------------------------------------------------------
@@ -478,8 +480,7 @@ fn from_js(input: JsValue) -> Result<AssessInput, Vec<Problem>> {
             "pass an object such as `{ text: \"...\", service_area: \"libraries\" }`",
         )]);
     }
-    // serde-wasm-bindgen reads only the keys it asks for, so `deny_unknown_fields` alone does not catch
-    // a misspelt key from JS: check the keys here.
+    // The reader reads only the keys it asks for, so a misspelt key from JS is caught here.
     let unknown: Vec<Problem> = js_sys::Object::keys(&js_sys::Object::from(input.clone()))
         .iter()
         .filter_map(|key| key.as_string())
@@ -497,9 +498,10 @@ fn from_js(input: JsValue) -> Result<AssessInput, Vec<Problem>> {
     if !unknown.is_empty() {
         return Err(unknown);
     }
-    serde_wasm_bindgen::from_value(input).map_err(|err| {
+    input::read(&input).map_err(|err| {
         vec![Problem::new(
-            format!("the input has the wrong shape: {err}"),
+            // `Error: ` as the messages have always read (serde-wasm-bindgen's errors were JS errors).
+            format!("the input has the wrong shape: Error: {err}"),
             "pass `text` (a string) and any of `subject`, `received`, `channel`, `service_area`, `aware_since` (strings) and `on_behalf`, `legal_action_started` (booleans)",
         )]
     })
@@ -585,6 +587,18 @@ mod tests {
             text: text.into(),
             ..AssessInput::default()
         }
+    }
+
+    #[test]
+    fn the_embedded_compiled_policy_is_the_one_loaded_from_toml() {
+        let loaded = Policy::load_with_default_cues(Policy::kent_source()).unwrap();
+        let embedded = Policy::from_compiled(KENT_COMPILED).unwrap();
+        assert_eq!(embedded, loaded);
+        assert_eq!(
+            Policy::compile_with_default_cues(Policy::kent_source()).unwrap(),
+            KENT_COMPILED,
+            "the build is deterministic and embeds the current files"
+        );
     }
 
     #[test]

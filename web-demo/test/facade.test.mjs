@@ -56,6 +56,21 @@ describe('assess', () => {
     assertFailure(assess({ text: 1n }, TODAY), /wrong shape/);
   });
 
+  it('describes a wrong value exactly as serde does', () => {
+    const shape = (input) => assertFailure(assess(input, TODAY)).map((e) => e.message.replace('the input has the wrong shape: Error: ', ''));
+    assert.deepEqual(shape({ text: 5 }), ['invalid type: floating point `5.0`, expected a string']);
+    assert.deepEqual(shape({ text: 1e21 }), ['invalid type: floating point `1000000000000000000000.0`, expected a string']);
+    assert.deepEqual(shape({ text: 1.5e-7 }), ['invalid type: floating point `0.00000015`, expected a string']);
+    assert.deepEqual(shape({ text: -Infinity }), ['invalid type: floating point `-inf`, expected a string']);
+    assert.deepEqual(shape({ text: null }), ['invalid type: unit value, expected a string']);
+    assert.deepEqual(shape({ text: 'x', on_behalf: 'a\u0007"b' }), ['invalid type: string "a\\u{7}\\"b", expected a boolean']);
+    assert.deepEqual(shape({ text: 'x', channel: 5 }), ['invalid type: floating point `5.0`, expected enum Channel']);
+    assert.deepEqual(shape({ text: new Uint8Array(2) }), ['invalid type: byte array, expected a string']);
+    assert.deepEqual(shape({ on_behalf: 3 }), ['invalid type: floating point `3.0`, expected a boolean']);
+    assert.deepEqual(shape([]), ['missing field `text`']);
+    assert.equal(assess({ text: 'x', channel: { web_form: null } }, TODAY).type, 'success');
+  });
+
   it('fails on bad dates, and reports every problem at once', () => {
     const errors = assertFailure(
       assess({ text: 'x'.repeat(100_001), aware_since: '31/02/2026', received: 'yesterday', service_area: 'potholes' }, '2026-02-30'),
