@@ -4,7 +4,7 @@
 //!
 //! The interface is deliberately narrow and backend-neutral: whole records in and out, each write that
 //! must be atomic a single method (a case with its first message and its outbox entry; a message added
-//! to a case with the lifecycle event it carries; a whole ingestion batch, [`Store::write_batch`]), and
+//! to a case with the lifecycle event it carries; each item of an ingestion batch, [`Store::write_batch`]), and
 //! duplicate detection inside those same transactions, so two tasks racing on one message cannot make
 //! two cases. A database server would implement the same methods with one SQL transaction each.
 //!
@@ -34,6 +34,11 @@ pub const SCHEMA_VERSION: u32 = 1;
 
 const SCHEMA_KEY: &[u8] = b"schema_version";
 const QUARANTINE_COUNTER: &[u8] = b"counter/quarantine";
+
+/// The most batch items one store transaction commits. sled holds what a transaction replaces (old node
+/// versions, log buffers) until it commits, so memory grows with the transaction: batches are committed
+/// in slices of this many items (see docs/ingest-speed.md for the figures).
+pub const ITEMS_PER_TRANSACTION: usize = 64;
 
 /// Errors of opening a store that a caller may want to tell apart.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -755,6 +760,11 @@ impl Tx<'_> {
     }
 }
 
+/// sled's page cache, by its own count (the on-disk size of the pages it holds; what they take in memory
+/// is larger). Ingestion reads little (the UID and Message-ID indexes, cases that replies join), and a
+/// larger cache made the daemon's memory grow with the backlog (see docs/ingest-speed.md).
+const CACHE_BYTES: u64 = 16 * 1024 * 1024;
+
 /// How long to wait for the store's file lock: sled's background flusher of a store just closed (in this
 /// process, or a mailbot that is still shutting down) holds it for up to about half a second.
 const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
@@ -766,7 +776,7 @@ fn open_waiting_for_lock(path: &Path) -> sled::Result<sled::Db> {
     loop {
         match sled::Config::new()
             .path(path)
-            .cache_capacity(64 * 1024 * 1024)
+            .cache_capacity(CACHE_BYTES)
             .open()
         {
             // sled reports a held lock as an I/O error whose text names it, whatever the inner kind.
@@ -891,9 +901,11 @@ impl Store {
         self.in_transaction(|tx| tx.add_message(reference, message, event, on))
     }
 
-    /// Writes a batch (new cases, replies, quarantine records, in order) in ONE transaction: all of it or
-    /// none of it. A reply may target a case made by an earlier item of the same batch. Not durable until
-    /// [`Store::flush`].
+    /// Writes a batch (new cases, replies, quarantine records), in order, in transactions of up to
+    /// [`ITEMS_PER_TRANSACTION`] items: each item is written whole or not at all, and an error leaves a
+    /// prefix of the batch written, which a retry of the batch finds as duplicates (nothing is marked
+    /// on the server before the batch returned Ok and was flushed). A reply may target a case made by an
+    /// earlier item of the same batch. Not durable until [`Store::flush`].
     pub fn write_batch(
         &self,
         items: &[BatchItem],
@@ -905,52 +917,66 @@ impl Store {
                 check_prefix(&new.prefix)?;
             }
         }
-        self.in_transaction(|tx| {
-            let mut results: Vec<BatchResult> = Vec::with_capacity(items.len());
-            for item in items {
-                let result = match item {
-                    BatchItem::Case(new) => BatchResult::Case(tx.create_case(new)?),
-                    BatchItem::Quarantine { record, raw } => {
-                        BatchResult::Quarantine(tx.put_quarantine(record, raw)?)
-                    }
-                    BatchItem::Reply {
-                        to,
-                        message,
-                        escalate,
-                    } => {
-                        let reference = match to {
-                            ReplyTarget::Case(reference) => reference.clone(),
-                            ReplyTarget::Item(index) => match results.get(*index) {
-                                Some(BatchResult::Case(stored))
-                                | Some(BatchResult::Reply(Added { stored, .. })) => {
-                                    match stored.locator() {
-                                        Locator::Message { case, .. } => case.clone(),
-                                        // Only when one UID came twice in a batch, once unreadable: the reply is
-                                        // not stored (nor its UID), so a reconcile pass fetches it again.
-                                        quarantined @ Locator::Quarantine { .. } => {
-                                            results.push(BatchResult::Reply(Added {
-                                                stored: Stored::Known(quarantined.clone()),
-                                                transition: None,
-                                            }));
-                                            continue;
+        let mut results: Vec<BatchResult> = Vec::with_capacity(items.len());
+        for chunk in items.chunks(ITEMS_PER_TRANSACTION) {
+            let done = results.as_slice();
+            let written = self.in_transaction(|tx| {
+                let mut written: Vec<BatchResult> = Vec::with_capacity(chunk.len());
+                for item in chunk {
+                    let result = match item {
+                        BatchItem::Case(new) => BatchResult::Case(tx.create_case(new)?),
+                        BatchItem::Quarantine { record, raw } => {
+                            BatchResult::Quarantine(tx.put_quarantine(record, raw)?)
+                        }
+                        BatchItem::Reply {
+                            to,
+                            message,
+                            escalate,
+                        } => {
+                            let earlier = |index: usize| {
+                                done.get(index).or_else(|| {
+                                    index
+                                        .checked_sub(done.len())
+                                        .and_then(|i| written.get(i))
+                                })
+                            };
+                            let reference = match to {
+                                ReplyTarget::Case(reference) => reference.clone(),
+                                ReplyTarget::Item(index) => match earlier(*index) {
+                                    Some(BatchResult::Case(stored))
+                                    | Some(BatchResult::Reply(Added { stored, .. })) => {
+                                        match stored.locator() {
+                                            Locator::Message { case, .. } => case.clone(),
+                                            // Only when one UID came twice in a batch, once unreadable: the reply is
+                                            // not stored (nor its UID), so a reconcile pass fetches it again.
+                                            quarantined @ Locator::Quarantine { .. } => {
+                                                let known = Stored::Known(quarantined.clone());
+                                                written.push(BatchResult::Reply(Added {
+                                                    stored: known,
+                                                    transition: None,
+                                                }));
+                                                continue;
+                                            }
                                         }
                                     }
-                                }
-                                _ => {
-                                    return abort(anyhow::anyhow!(
-                                        "batch item {index} is not an earlier case of this batch"
-                                    ));
-                                }
-                            },
-                        };
-                        let event = escalate.then_some((Event::Escalate, policy));
-                        BatchResult::Reply(tx.add_message(&reference, message, event, on)?)
-                    }
-                };
-                results.push(result);
-            }
-            Ok(results)
-        })
+                                    _ => {
+                                        return abort(anyhow::anyhow!(
+                                            "batch item {index} is not an earlier case of this batch"
+                                        ));
+                                    }
+                                },
+                            };
+                            let event = escalate.then_some((Event::Escalate, policy));
+                            BatchResult::Reply(tx.add_message(&reference, message, event, on)?)
+                        }
+                    };
+                    written.push(result);
+                }
+                Ok(written)
+            })?;
+            results.extend(written);
+        }
+        Ok(results)
     }
 
     /// Runs `f` in one transaction over every tree that cases, messages and quarantine live in.
