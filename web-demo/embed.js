@@ -500,15 +500,14 @@ function deskBody(form) {
   const fields = form.feedbackGuidance?.fields ?? findFields(form, areaList ?? []);
   const controls = [...form.elements];
   const value = (el) => el?.value?.trim() || undefined;
-  const body = {
-    text: fields.text?.value.slice(0, MAX_TEXT) ?? '',
-    subject: value(fields.subject),
+  // The same answers the guidance reads (service area, aware since, on behalf, legal action), so the
+  // case is assessed on what the person saw assessed.
+  const { channel, received, ...answers } = fields.text ? readForm(fields, new Date()) : { text: '' };
+  return {
+    ...answers,
     name: value(controls.find((el) => el.autocomplete === 'name' || /^(full_?)?name$/.test(el.name))),
     email: value(controls.find((el) => el.type === 'email')),
   };
-  const area = fields.area && fields.areaMap?.get(fields.area.value ?? '');
-  if (area) body.service_area = area;
-  return body;
 }
 if (typeof document !== 'undefined') {
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', attachAll, { once: true });

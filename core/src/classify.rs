@@ -170,7 +170,9 @@ fn decide_kind(
 
 /// The kind model's inputs: every signal's score, plus combined scores that encode the policy's
 /// distinctions (a first report versus a repeated one, praise of people versus sarcasm, a view on policy
-/// versus a personal grievance). Their names are `KIND_FEATURES`.
+/// versus a personal grievance). Their names are `KIND_FEATURES`. Each is read as ln(1 + value): the first
+/// cue of a kind weighs most, so a fresh message with one or two cues is not swamped by training messages
+/// that carry many.
 pub fn kind_features(scan: &Scan<'_>, quotes_history: bool, text_length: usize) -> Vec<f32> {
     use Signal::*;
     let s = |signal| scan.score(signal);
@@ -187,65 +189,68 @@ pub fn kind_features(scan: &Scan<'_>, quotes_history: bool, text_length: usize) 
     let grounds = s(PriorContact) + s(StaffConduct) + 2.0 * history;
     let mut features: Vec<f32> = Signal::ALL
         .iter()
-        .map(|signal| scan.score(*signal).min(12.0))
+        .map(|signal| scan.score(*signal).ln_1p())
         .collect();
-    features.extend([
-        history,
-        negations,
-        (scan.count(FirstPerson).min(20) as f32) / 4.0,
-        (text_length.min(2000) as f32) / 500.0,
-        // Praise of people, sincere praise, praise beside a failure story.
-        if scan.has(PersonPraised) { praise } else { 0.0 },
-        if failure_story { 0.0 } else { praise },
-        if failure_story { praise } else { 0.0 },
-        not_complaint,
-        // A first report of something to fix; the same words after an earlier report.
-        if something_to_fix && first_time {
-            s(ReportIntent).min(6.0) + s(FaultCondition).min(4.5) + s(ServiceRequest)
-        } else {
-            0.0
-        },
-        if something_to_fix && !first_time {
-            s(ReportIntent).min(6.0) + s(FaultCondition).min(4.5) + s(ServiceRequest)
-        } else {
-            0.0
-        },
-        // A view on policy with and without personal stake.
-        if s(PersonalStake) == 0.0 {
-            general
-        } else {
-            0.0
-        },
-        if s(PersonalStake) > 0.0 { general } else { 0.0 },
-        // A new request for information versus a complaint about one.
-        if information_complaint == 0.0 && s(PriorContact) < 2.0 {
-            information
-        } else {
-            0.0
-        },
-        if information_complaint > 0.0 {
-            information + information_complaint
-        } else {
-            0.0
-        },
-        // A claim with and without other grounds for complaint.
-        if scan.has(DamageLoss) && grounds < 2.0 {
-            s(PaymentRequest)
-        } else {
-            0.0
-        },
-        if scan.has(DamageLoss) && grounds >= 2.0 {
-            s(PaymentRequest)
-        } else {
-            0.0
-        },
-        // Employment vocabulary, unless the writer says they write as a resident.
-        if scan.has(AsResident) {
-            0.0
-        } else {
-            s(StaffEmployment)
-        },
-    ]);
+    features.extend(
+        [
+            history,
+            negations,
+            (scan.count(FirstPerson).min(20) as f32) / 4.0,
+            (text_length.min(2000) as f32) / 500.0,
+            // Praise of people, sincere praise, praise beside a failure story.
+            if scan.has(PersonPraised) { praise } else { 0.0 },
+            if failure_story { 0.0 } else { praise },
+            if failure_story { praise } else { 0.0 },
+            not_complaint,
+            // A first report of something to fix; the same words after an earlier report.
+            if something_to_fix && first_time {
+                s(ReportIntent).min(6.0) + s(FaultCondition).min(4.5) + s(ServiceRequest)
+            } else {
+                0.0
+            },
+            if something_to_fix && !first_time {
+                s(ReportIntent).min(6.0) + s(FaultCondition).min(4.5) + s(ServiceRequest)
+            } else {
+                0.0
+            },
+            // A view on policy with and without personal stake.
+            if s(PersonalStake) == 0.0 {
+                general
+            } else {
+                0.0
+            },
+            if s(PersonalStake) > 0.0 { general } else { 0.0 },
+            // A new request for information versus a complaint about one.
+            if information_complaint == 0.0 {
+                information
+            } else {
+                0.0
+            },
+            if information_complaint > 0.0 {
+                information + information_complaint
+            } else {
+                0.0
+            },
+            // A claim with and without other grounds for complaint.
+            if scan.has(DamageLoss) && grounds < 2.0 {
+                s(PaymentRequest)
+            } else {
+                0.0
+            },
+            if scan.has(DamageLoss) && grounds >= 2.0 {
+                s(PaymentRequest)
+            } else {
+                0.0
+            },
+            // Employment vocabulary, unless the writer says they write as a resident.
+            if scan.has(AsResident) {
+                0.0
+            } else {
+                s(StaffEmployment)
+            },
+        ]
+        .map(f32::ln_1p),
+    );
     features
 }
 
@@ -696,9 +701,12 @@ fn decide_exclusions(
         }
         _ => {}
     }
-    // The time limit and the alternative routes are about complaints; a claim can still be the subject of
-    // proceedings or an earlier decision.
-    if !matches!(kind, Kind::Complaint | Kind::DamagesClaim) {
+    // The time limit and the alternative routes are about complaints; a claim or a staff grievance can still
+    // be the subject of proceedings or an earlier decision (an employment tribunal's).
+    if !matches!(
+        kind,
+        Kind::Complaint | Kind::DamagesClaim | Kind::StaffGrievance
+    ) {
         return exclusions;
     }
     if submission.form.legal_action_started == Some(true) {

@@ -19,19 +19,42 @@ pub fn prepare(subject: Option<&str>, body: &str) -> Prepared {
         own.push('\n');
     }
     let mut quotes_history = false;
+    // Words the writer has written so far (a history header before any of them starts a forward or a
+    // reply written below the quote, so what follows is read, not cut off).
+    let mut own_words = 0;
+    let mut in_header = false;
+    let mut forwarding = false;
     for line in body.lines() {
         let trimmed = line.trim();
-        if trimmed.starts_with('>') {
+        if in_header {
+            // The From:/Sent:/To:/Subject: lines of a quoted or forwarded message's header.
+            if is_header_field(trimmed) {
+                continue;
+            }
+            in_header = false;
+        }
+        if let Some(quoted) = trimmed.strip_prefix('>') {
             quotes_history = true;
+            // A forwarded message is the matter itself; an ordinary quote is the council's own words.
+            if forwarding {
+                own.push_str(quoted);
+                own.push('\n');
+            }
             continue;
         }
         if is_history_header(trimmed) {
             quotes_history = true;
+            if own_words >= FEW_WORDS && !forwarding {
+                break;
+            }
+            in_header = true;
+            continue;
+        }
+        if is_signature_start(trimmed, own_words) {
             break;
         }
-        if is_signature_start(trimmed) {
-            break;
-        }
+        own_words += trimmed.split_whitespace().count();
+        forwarding |= own_words < FEW_WORDS * 3 && says_forwarded(trimmed);
         own.push_str(line);
         own.push('\n');
     }
@@ -142,100 +165,98 @@ fn strip_reply_prefixes(subject: &str) -> &str {
 
 /// The line that starts a quoted earlier message in common mail clients.
 fn is_history_header(line: &str) -> bool {
-    (starts_with_folded(line, "on ") && ends_with_folded(line, "wrote:"))
-        || starts_with_folded(line, "-----original message")
-        || starts_with_folded(line, "----- original message")
-        || starts_with_folded(line, "-------- original message")
-        || starts_with_folded(line, "---------- forwarded message")
-        || (starts_with_folded(line, "from:") && line.contains('@'))
+    let lower = line.to_lowercase();
+    (lower.starts_with("on ") && lower.ends_with("wrote:"))
+        || lower.starts_with("-----original message")
+        || lower.starts_with("----- original message")
+        || lower.starts_with("-------- original message")
+        || lower.starts_with("---------- forwarded message")
+        || (lower.starts_with("from:") && lower.contains('@'))
 }
 
-/// The line that starts a signature block or a mobile client's footer.
-fn is_signature_start(line: &str) -> bool {
-    line == "--" || line == "-- " || starts_with_folded(line, "sent from my ")
+/// Fewer of the writer's own words than this before a quoted header: the quote is what the message is
+/// about (a forward, or a reply written below it), so the text after it is read too.
+const FEW_WORDS: usize = 5;
+
+/// The line that starts a signature block or a mobile client's footer, after some text of the writer's
+/// own: a bare `--`, a short "Sent from my ..." line (not a sentence that starts so), a sign-off alone on
+/// its line ("Kind regards", "Many thanks") once the message has said something, or a confidentiality
+/// disclaimer (whose words, "complaints about this email ...", are not the writer's).
+fn is_signature_start(line: &str, own_words: usize) -> bool {
+    const SIGN_OFFS: [&str; 16] = [
+        "thanks",
+        "thank you",
+        "many thanks",
+        "kind regards",
+        "regards",
+        "best regards",
+        "best wishes",
+        "yours sincerely",
+        "yours faithfully",
+        "yours truly",
+        "cheers",
+        "warm regards",
+        "with thanks",
+        "thanks again",
+        "all the best",
+        "with best wishes",
+    ];
+    const DISCLAIMERS: [&str; 8] = [
+        "this email and any",
+        "this e-mail and any",
+        "this message and any",
+        "the information in this",
+        "the information contained in this",
+        "confidentiality notice",
+        "disclaimer:",
+        "if you have received this",
+    ];
+    let lower = line.to_lowercase();
+    let bare = lower.trim_end_matches(|c: char| c.is_ascii_punctuation() || c.is_whitespace());
+    let footer = line.len() <= 60 && lower.starts_with("sent from my");
+    own_words > 0
+        && (line == "--"
+            || footer
+            || (own_words >= FEW_WORDS * 2 && SIGN_OFFS.contains(&bare))
+            || DISCLAIMERS.iter().any(|start| lower.starts_with(start)))
 }
 
-/// `line.to_lowercase().starts_with(prefix)` for a lowercase ASCII `prefix` with no `k` and no final
-/// `i`, without Unicode's case tables (most of what `str::to_lowercase` adds to the wasm module): the
-/// only characters outside ASCII that lowercase to ASCII are the Kelvin sign (to `k`) and the dotted
-/// capital I (to `i` and a combining dot, which no prefix character matches), so such a prefix matches
-/// exactly when the line starts with it, ignoring ASCII case.
-fn starts_with_folded(line: &str, prefix: &str) -> bool {
-    line.as_bytes()
-        .get(..prefix.len())
-        .is_some_and(|start| start.eq_ignore_ascii_case(prefix.as_bytes()))
+/// A field line of a quoted message's header block.
+fn is_header_field(line: &str) -> bool {
+    const FIELDS: [&str; 7] = [
+        "from:",
+        "sent:",
+        "to:",
+        "cc:",
+        "date:",
+        "subject:",
+        "importance:",
+    ];
+    let lower = line
+        .get(..14.min(line.len()))
+        .unwrap_or(line)
+        .to_ascii_lowercase();
+    line.is_empty() || FIELDS.iter().any(|field| lower.starts_with(field))
 }
 
-/// `line.to_lowercase().ends_with(suffix)`, on the same terms as [`starts_with_folded`].
-fn ends_with_folded(line: &str, suffix: &str) -> bool {
-    line.len()
-        .checked_sub(suffix.len())
-        .and_then(|at| line.as_bytes().get(at..))
-        .is_some_and(|end| end.eq_ignore_ascii_case(suffix.as_bytes()))
+/// The writer says they pass on someone else's message.
+fn says_forwarded(line: &str) -> bool {
+    let lower = line.to_lowercase();
+    [
+        "forwarding",
+        "forwarded",
+        "passing on",
+        "see below",
+        "see the email below",
+        "on behalf of",
+    ]
+    .iter()
+    .any(|phrase| lower.contains(phrase))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_folded_line_tests_are_the_unicode_lowercase_ones() {
-        let history = |line: &str| {
-            let lower = line.to_lowercase();
-            (lower.starts_with("on ") && lower.ends_with("wrote:"))
-                || lower.starts_with("-----original message")
-                || lower.starts_with("----- original message")
-                || lower.starts_with("-------- original message")
-                || lower.starts_with("---------- forwarded message")
-                || (lower.starts_with("from:") && lower.contains('@'))
-        };
-        let signature = |line: &str| {
-            line == "--" || line == "-- " || line.to_lowercase().starts_with("sent from my ")
-        };
-        let mut lines = vec![String::new()];
-        for line in [
-            "On Tue, 3 Mar 2026, Jo Bloggs <jo@example.org> WROTE:",
-            "ON monday, someone wrote:",
-            "On Monday, someone wrote: ",
-            "-----Original Message-----",
-            "----- ORIGINAL MESSAGE -----",
-            "-------- Original message --------",
-            "---------- Forwarded message ---------",
-            "From: Jo Bloggs <jo@example.org>",
-            "From: Jo Bloggs",
-            "FROM:jo@",
-            "Sent from my iPhone",
-            "SENT FROM MY PHONE",
-            "sent from my",
-            "--",
-            "-- ",
-            "---",
-            "on wrote:",
-            "ÖN wrote:",
-            "-----Orİginal Message",
-            "-----ORİGİNAL MESSAGE",
-            "Sent from my \u{212a}indle",
-            "\u{212a}",
-            "Σent from my phone",
-            "ﬀrom: jo@example.org",
-            "On é wrote:",
-            "wrote:",
-            "On\u{0130} wrote:",
-        ] {
-            lines.push(line.to_string());
-            // Every prefix and suffix, cut at character boundaries.
-            for (at, _) in line.char_indices() {
-                lines.push(line[..at].to_string());
-                lines.push(line[at..].to_string());
-            }
-        }
-        for line in &lines {
-            assert_eq!(is_history_header(line), history(line), "{line:?}");
-            assert_eq!(is_signature_start(line), signature(line), "{line:?}");
-        }
-        assert!(lines.iter().any(|line| history(line)));
-        assert!(lines.iter().any(|line| signature(line)));
-    }
 
     #[test]
     fn normalise_folds_case_apostrophes_and_punctuation() {
@@ -255,5 +276,33 @@ mod tests {
         assert!(prepared.quotes_history);
         let signed = prepare(None, "Thanks so much\n--\nJo Bloggs\nComplaints Manager");
         assert_eq!(signed.normalised, " thanks so much ");
+    }
+
+    #[test]
+    fn a_reply_below_the_quote_and_a_forward_are_read() {
+        let below = "-----Original Message-----\nFrom: Highways\nSent: 12 March\n\nThank you for your report.\n";
+        let prepared = prepare(None, &format!("{below}\nStill not mended."));
+        assert!(prepared.quotes_history);
+        assert!(prepared.normalised.contains("still not mended"));
+        let forward = prepare(
+            None,
+            "Forwarding for my neighbour:\n> The street light outside my house is out.\n",
+        );
+        assert!(forward.normalised.contains("street light outside my house"));
+        let footer = prepare(
+            None,
+            "Sent from my work phone. My manager refused my leave.",
+        );
+        assert!(footer.normalised.contains("my manager refused"));
+        let quoted = prepare(None, "Still waiting.\n> Thank you for your complaint\n");
+        assert_eq!(quoted.normalised, " still waiting ");
+        let signed = prepare(
+            None,
+            "The crossing lights by the roundabout are stuck on red.\n\nThanks\n\nJo Hart\nSurveyor\nThis email and any attachments are confidential. Complaints about it to info@example.com",
+        );
+        assert_eq!(
+            signed.normalised,
+            " the crossing lights by the roundabout are stuck on red "
+        );
     }
 }

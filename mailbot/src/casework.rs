@@ -53,7 +53,7 @@ pub struct Reclassification {
 }
 
 /// Feedback received another way than by email, as staff or a web form give it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Recorded {
     /// How it came.
     pub channel: Channel,
@@ -65,8 +65,9 @@ pub struct Recorded {
     pub name: Option<String>,
     /// The person's email address, if given (a web form's acknowledgement goes there).
     pub email: Option<String>,
-    /// The service area the form or member of staff chose, if any.
-    pub service_area: Option<String>,
+    /// What the form or member of staff already asked (service area, aware since, on behalf, legal
+    /// action); the mailbox answer is ignored.
+    pub answers: FormAnswers,
     /// When it was received.
     pub received: DateTime<FixedOffset>,
 }
@@ -432,7 +433,7 @@ impl Casework {
             )
             .into());
         }
-        if let Some(area) = &recorded.service_area
+        if let Some(area) = &recorded.answers.service_area
             && !self.policy().document.service_areas.contains_key(area)
         {
             return Err(CaseworkError::Refused(format!("`{area}` is not a service area")).into());
@@ -444,8 +445,8 @@ impl Casework {
             channel: Some(recorded.channel),
             received: Some(recorded.received),
             form: FormAnswers {
-                service_area: recorded.service_area.clone(),
-                ..FormAnswers::default()
+                mailbox: None,
+                ..recorded.answers.clone()
             },
         };
         let assessment = assess(&submission, self.policy(), today);
@@ -662,7 +663,14 @@ impl Casework {
                 if acknowledgement
                     && !clock.met
                     && clock.working_days_left <= 1
-                    && matches!(outbox.get(&case.reference), Some(OutboxStatus::Pending))
+                    && matches!(
+                        outbox.get(&case.reference),
+                        Some(
+                            OutboxStatus::Pending
+                                | OutboxStatus::Sending { .. }
+                                | OutboxStatus::Failed { .. }
+                        )
+                    )
                 {
                     view.acknowledgements_at_risk.push(entry(clock.clone()));
                 }

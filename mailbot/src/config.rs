@@ -58,6 +58,9 @@ pub struct Config {
     /// The mailboxes to watch, one task each.
     #[serde(default, rename = "mailbox")]
     pub mailboxes: Vec<MailboxConfig>,
+    /// Where acknowledgements are sent from (`[smtp]`); without it none are sent.
+    #[serde(default)]
+    pub smtp: Option<crate::smtp::SmtpConfig>,
     /// How long closed cases are kept (`[retention]`).
     #[serde(default)]
     pub retention: Retention,
@@ -394,6 +397,11 @@ impl Config {
             }
             for (field, message) in mailbox.problems(service_areas, checks) {
                 problem(format!("{place}.{field}"), message);
+            }
+        }
+        if let Some(smtp) = &self.smtp {
+            for (field, message) in smtp.problems(self, checks) {
+                problem(format!("smtp.{field}"), message);
             }
         }
         if let Some(admin) = &self.admin {

@@ -36,6 +36,21 @@ pub async fn run(
     cancel: CancellationToken,
     metrics: Arc<Metrics>,
 ) -> anyhow::Result<Tally> {
+    let sender = match mode {
+        Mode::Run | Mode::Once => crate::outbox::Sender::new(
+            &config,
+            ingestor.store().clone(),
+            ingestor.policy().clone(),
+        )?,
+        Mode::Reconcile => None,
+    };
+    if sender.is_none() && mode != Mode::Reconcile {
+        info!("no [smtp] section: acknowledgements stay in the outbox, unsent");
+    }
+    let (sender, sender_task) = match (mode, sender) {
+        (Mode::Run, Some(sender)) => (None, Some(tokio::spawn(sender.run(cancel.clone())))),
+        (_, sender) => (sender, None),
+    };
     let config = Arc::new(config);
     let ingestor = Arc::new(ingestor);
     let mut tasks = tokio::task::JoinSet::new();
@@ -70,6 +85,15 @@ pub async fn run(
                 failed.push("(unknown)".into());
             }
         }
+    }
+    if let Some(task) = sender_task
+        && let Err(err) = task.await
+    {
+        error!("the acknowledgement sender failed: {err}");
+    }
+    // `--once`: acknowledge what this run ingested (and anything else due) before exiting.
+    if let Some(sender) = sender {
+        sender.drain().await.context("sending acknowledgements")?;
     }
     if !failed.is_empty() {
         anyhow::bail!(

@@ -21,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use crate::config::{AuthMethod, Config, MailboxConfig, ProcessedAction, SecretSource, TlsMode};
-use crate::ingest::{Ingestor, Outcome, RawMessage};
+use crate::ingest::{Ingestor, Outcome, RawMessage, ReadMessage};
 use crate::metrics::Metrics;
 use crate::store::Cursor;
 
@@ -397,7 +397,7 @@ async fn fetch_batch(
     Ok(messages)
 }
 
-/// Marks a batch processed on the server. INVARIANT: called only after `ingest_batch` returned Ok for
+/// Marks a batch processed on the server. INVARIANT: called only after its store stage returned Ok for
 /// exactly these UIDs, so the cases are durable before the server forgets the messages are new.
 async fn mark_processed(
     session: &mut Session,
@@ -514,10 +514,15 @@ impl fmt::Display for Tally {
     }
 }
 
-type Pending = (
+/// The store stage's task for one batch, with the UIDs it was fetched for.
+type Storing = (
     tokio::task::JoinHandle<anyhow::Result<Vec<Outcome>>>,
     Vec<u32>,
 );
+
+fn today() -> chrono::NaiveDate {
+    chrono::Local::now().date_naive()
+}
 
 fn spawn_ingest(
     context: &MailboxContext,
@@ -526,11 +531,70 @@ fn spawn_ingest(
     let ingestor = Arc::clone(&context.ingestor);
     let metrics = Arc::clone(&context.metrics);
     tokio::task::spawn_blocking(move || {
-        let outcomes = ingestor.ingest_batch(messages, chrono::Local::now().date_naive())?;
-        // The one place every ingested batch passes (fetch, reconcile): count it here.
+        let outcomes = ingestor.ingest_batch(messages, today())?;
+        // Every ingested batch passes here (reconcile) or through spawn_store (fetch): count it.
         metrics.record_outcomes(&outcomes);
         Ok(outcomes)
     })
+}
+
+/// Below this many messages a batch is read on one thread.
+const SPLIT_READS_FROM: usize = 32;
+
+/// The read stage (parse and assess, no store) of one batch, in the background: the batch is split in
+/// as many parts as there are cores, each read on the blocking pool (whose threads are reused: a thread
+/// per batch would cost a malloc arena each), and the parts joined in order.
+fn spawn_read(
+    context: &MailboxContext,
+    messages: Vec<RawMessage>,
+) -> tokio::task::JoinHandle<anyhow::Result<Vec<ReadMessage>>> {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let parts = if messages.len() < SPLIT_READS_FROM {
+        1
+    } else {
+        cores
+    };
+    let per_part = messages.len().div_ceil(parts).max(1);
+    let total = messages.len();
+    let mut rest = messages.into_iter();
+    let mut handles = Vec::with_capacity(parts);
+    loop {
+        let part: Vec<RawMessage> = rest.by_ref().take(per_part).collect();
+        if part.is_empty() {
+            break;
+        }
+        let ingestor = Arc::clone(&context.ingestor);
+        handles.push(tokio::task::spawn_blocking(move || {
+            ingestor.read_batch(part, today())
+        }));
+    }
+    tokio::spawn(async move {
+        let mut read = Vec::with_capacity(total);
+        for handle in handles {
+            read.extend(handle.await.context("a read task failed")?);
+        }
+        Ok(read)
+    })
+}
+
+/// The store stage of one read batch, in the background; its UIDs go with it.
+async fn spawn_store(
+    context: &MailboxContext,
+    reading: tokio::task::JoinHandle<anyhow::Result<Vec<ReadMessage>>>,
+) -> anyhow::Result<Storing> {
+    let read = reading
+        .await
+        .context("the read task failed")?
+        .context("reading a batch")?;
+    let uids: Vec<u32> = read.iter().map(ReadMessage::uid).collect();
+    let ingestor = Arc::clone(&context.ingestor);
+    let metrics = Arc::clone(&context.metrics);
+    let handle = tokio::task::spawn_blocking(move || {
+        let outcomes = ingestor.store_batch(read, today())?;
+        metrics.record_outcomes(&outcomes);
+        Ok(outcomes)
+    });
+    Ok((handle, uids))
 }
 
 async fn join_ingest(
@@ -543,8 +607,10 @@ async fn join_ingest(
 }
 
 /// Fetches and ingests everything not yet processed, batch by batch, until a search finds nothing new.
-/// The fetch of batch n+1 overlaps the ingest of batch n; a batch is marked (and the cursor moved) only
-/// once its ingest returned Ok.
+/// A three-stage pipeline: while batch n+2 is fetched, batch n+1 is parsed and assessed (on every
+/// core) and batch n is stored and flushed; so at most three batches are in memory, whatever the
+/// backlog. Batches are stored in order, and a batch is marked (and the cursor moved) only once its
+/// store stage returned Ok.
 pub async fn fetch_new(
     session: &mut Session,
     context: &MailboxContext,
@@ -569,32 +635,42 @@ pub async fn fetch_new(
         }
         let started = Instant::now();
         let mut pass = Tally::default();
-        let mut pending: Option<Pending> = None;
+        let mut reading = None;
+        let mut storing: Option<Storing> = None;
         let result = async {
-            for chunk in uids.chunks(context.config.batch_size) {
-                if cancel.is_cancelled() {
+            let mut chunks = uids.chunks(context.config.batch_size);
+            loop {
+                let chunk = if cancel.is_cancelled() {
+                    None
+                } else {
+                    chunks.next()
+                };
+                let messages = match chunk {
+                    Some(chunk) => {
+                        fetch_batch(session, context, &id, selected.uidvalidity, chunk).await?
+                    }
+                    None => Vec::new(),
+                };
+                if chunk.is_none() && reading.is_none() && storing.is_none() {
                     break;
                 }
-                let messages =
-                    fetch_batch(session, context, &id, selected.uidvalidity, chunk).await?;
-                if let Some((handle, done)) = pending.take() {
+                if let Some((handle, done)) = storing.take() {
                     finish_batch(session, context, selected, &id, handle, &done, &mut pass).await?;
                 }
-                let fetched: Vec<u32> = messages.iter().map(|message| message.uid).collect();
-                if !fetched.is_empty() {
-                    pending = Some((spawn_ingest(context, messages), fetched));
+                if let Some(handle) = reading.take() {
+                    storing = Some(spawn_store(context, handle).await?);
                 }
-            }
-            if let Some((handle, done)) = pending.take() {
-                finish_batch(session, context, selected, &id, handle, &done, &mut pass).await?;
+                if !messages.is_empty() {
+                    reading = Some(spawn_read(context, messages));
+                }
             }
             anyhow::Ok(())
         }
         .await;
-        if let Some((handle, _)) = pending.take() {
-            // INVARIANT: never leave an ingest running when the session goes: the next session would
+        if let Some((handle, _)) = storing.take() {
+            // INVARIANT: never leave a store stage running when the session goes: the next session would
             // ingest the same messages concurrently. Its result is not marked; the next pass sees them as
-            // duplicates and marks them then.
+            // duplicates and marks them then. (A read stage touches no store: it may be dropped.)
             let _ = handle.await;
         }
         result?;

@@ -113,7 +113,41 @@ pub struct Ingestor {
     settings: IngestSettings,
 }
 
-/// A message parsed and ready to store, or why it is quarantined.
+/// A fetched message after the work that needs no store (size check, parse, assessment, escalation
+/// check), done for a whole batch in parallel by [`Ingestor::read_batch`]; [`Ingestor::store_batch`]
+/// then decides, in order and against the store, what it becomes.
+#[derive(Debug)]
+pub struct ReadMessage {
+    raw: RawMessage,
+    read: Read,
+}
+
+impl ReadMessage {
+    /// The message's UID.
+    pub fn uid(&self) -> u32 {
+        self.raw.uid
+    }
+}
+
+#[derive(Debug)]
+enum Read {
+    /// Unreadable or too large: the quarantine reason.
+    Unreadable(String),
+    Parsed(Box<Assessed>),
+}
+
+#[derive(Debug)]
+struct Assessed {
+    parsed: ParsedMessage,
+    received: Option<DateTime<FixedOffset>>,
+    /// The assessment, made before it is known whether the message is a reply (a reply does not use
+    /// it); `Err` is the quarantine reason.
+    assessment: Result<feedback_core::Assessment, String>,
+    /// It could be a reply (a reference in its subject, In-Reply-To or References) and asks to escalate.
+    asks_to_escalate: bool,
+}
+
+/// A message ready to store, or why it is quarantined.
 enum Prepared {
     Reply {
         to: ReplyTarget,
@@ -155,27 +189,114 @@ impl Ingestor {
     }
 
     /// Parses, assesses and stores a batch; returns only after ONE flush made everything durable. The
-    /// outcomes are in the order of `messages`. Everything is written in one store transaction, so a reply
-    /// in the batch can join a case made earlier in the same batch.
+    /// outcomes are in the order of `messages`; a reply in the batch can join a case made earlier in the
+    /// same batch. The same as [`Ingestor::read_batch`] then [`Ingestor::store_batch`], which a pipeline
+    /// runs for different batches at once.
     pub fn ingest_batch(
         &self,
         messages: Vec<RawMessage>,
+        today: NaiveDate,
+    ) -> anyhow::Result<Vec<Outcome>> {
+        let read = self.read_batch(messages, today);
+        self.store_batch(read, today)
+    }
+
+    /// The part of ingestion that needs no store: checks the size, parses and assesses every message
+    /// (guarded against panics). A message that cannot be read is marked for quarantine. Parts of a
+    /// batch can be read on different threads and concatenated in order (see [`crate::imap`]).
+    pub fn read_batch(&self, messages: Vec<RawMessage>, today: NaiveDate) -> Vec<ReadMessage> {
+        messages
+            .into_iter()
+            .map(|raw| self.read_one(raw, today))
+            .collect()
+    }
+
+    /// Checks the size, parses and assesses one message.
+    fn read_one(&self, raw: RawMessage, today: NaiveDate) -> ReadMessage {
+        if raw.bytes.len() > self.settings.max_message_bytes {
+            let reason = format!(
+                "the message is {} bytes, over the limit of {} bytes",
+                raw.bytes.len(),
+                self.settings.max_message_bytes
+            );
+            return ReadMessage {
+                raw,
+                read: Read::Unreadable(reason),
+            };
+        }
+        let parsed = match parse::parse(&raw.bytes, self.settings.max_attachment_bytes_kept) {
+            Ok(parsed) => parsed,
+            Err(err) => {
+                return ReadMessage {
+                    raw,
+                    read: Read::Unreadable(format!("cannot be parsed: {err}")),
+                };
+            }
+        };
+        let received = raw.internal_date.or_else(|| {
+            parsed
+                .date
+                .filter(|date| plausible(date.date_naive(), today))
+        });
+        let may_reply = !parsed.in_reply_to.is_empty()
+            || !parsed.references.is_empty()
+            || parsed
+                .subject
+                .as_deref()
+                .is_some_and(|s| !references_in(s, &self.settings.reference_prefix).is_empty());
+        let asks_to_escalate = may_reply
+            && parse::guarded(|| Ok(asks_to_escalate(&parsed, &self.policy))).unwrap_or(false);
+        let submission = Submission {
+            text: truncate(&parsed.text, MAX_ASSESSED_TEXT).to_string(),
+            subject: parsed.subject.clone(),
+            channel: Some(Channel::Email),
+            received,
+            form: FormAnswers {
+                mailbox: Some(self.mailbox_hint(&raw)),
+                ..FormAnswers::default()
+            },
+        };
+        let policy = &self.policy;
+        let assessment = match parse::guarded(|| Ok(assess(&submission, policy, today))) {
+            Ok(assessment) => Ok(assessment),
+            Err(ParseError::Panicked(why)) => Err(format!("the assessment panicked: {why}")),
+            Err(err) => Err(format!("cannot be assessed: {err}")),
+        };
+        ReadMessage {
+            raw,
+            read: Read::Parsed(Box::new(Assessed {
+                parsed,
+                received,
+                assessment,
+                asks_to_escalate,
+            })),
+        }
+    }
+
+    /// The part of ingestion that needs the store, for a batch from [`Ingestor::read_batch`]: drops what
+    /// is stored already, finds the cases replies belong to, writes everything ([`store::Store::write_batch`])
+    /// and returns only after ONE flush made it durable. Batches must be stored one after another, in
+    /// the order they were fetched (a reply may join a case of the previous batch).
+    pub fn store_batch(
+        &self,
+        messages: Vec<ReadMessage>,
         today: NaiveDate,
     ) -> anyhow::Result<Vec<Outcome>> {
         enum Slot {
             Done(Outcome),
             Item(usize),
         }
+        let started = std::time::Instant::now();
         let mut slots = Vec::with_capacity(messages.len());
         let mut items: Vec<BatchItem> = Vec::with_capacity(messages.len());
         // The Message-IDs of this batch's messages, for replies to them within the batch.
         let mut threads: HashMap<String, ReplyTarget> = HashMap::new();
-        for raw in messages {
+        for ReadMessage { raw, read } in messages {
             if let Some(locator) = self.store.locate(&raw.mailbox, raw.uidvalidity, raw.uid)? {
                 slots.push(Slot::Done(Outcome::Duplicate(locator.id().to_string())));
                 continue;
             }
-            let item = match self.prepare(&raw, today, &threads)? {
+            let item = match self.prepare(&raw, read, today, &threads)? {
                 Prepared::Quarantine(reason) => {
                     tracing::warn!(mailbox = %raw.mailbox, uid = raw.uid, size = raw.bytes.len(), %reason, "message quarantined");
                     let record = QuarantineRecord {
@@ -217,8 +338,18 @@ impl Ingestor {
             slots.push(Slot::Item(items.len()));
             items.push(item);
         }
+        let matched = started.elapsed();
         let results = self.store.write_batch(&items, &self.policy, today)?;
+        let written = started.elapsed();
         self.store.flush()?;
+        tracing::debug!(
+            items = items.len(),
+            matched_ms = matched.as_secs_f64() * 1e3,
+            write_ms = (written - matched).as_secs_f64() * 1e3,
+            flush_ms = (started.elapsed() - written).as_secs_f64() * 1e3,
+            "batch stored"
+        );
+        drop(items);
         let outcomes = slots
             .into_iter()
             .map(|slot| {
@@ -252,61 +383,34 @@ impl Ingestor {
         Ok(outcomes)
     }
 
-    /// Parses and assesses a message (both guarded against panics), and finds the case it replies to.
-    /// The outer error is the store's (a lookup failed); every problem with the message itself is a
-    /// [`Prepared::Quarantine`].
+    /// Finds the case a read message replies to and makes it a reply, a new case, or a quarantine
+    /// record. The outer error is the store's (a lookup failed).
     fn prepare(
         &self,
         raw: &RawMessage,
+        read: Read,
         today: NaiveDate,
         threads: &HashMap<String, ReplyTarget>,
     ) -> anyhow::Result<Prepared> {
-        if raw.bytes.len() > self.settings.max_message_bytes {
-            return Ok(Prepared::Quarantine(format!(
-                "the message is {} bytes, over the limit of {} bytes",
-                raw.bytes.len(),
-                self.settings.max_message_bytes
-            )));
-        }
-        let parsed = match parse::parse(&raw.bytes, self.settings.max_attachment_bytes_kept) {
-            Ok(parsed) => parsed,
-            Err(err) => return Ok(Prepared::Quarantine(format!("cannot be parsed: {err}"))),
+        let Assessed {
+            parsed,
+            received,
+            assessment,
+            asks_to_escalate,
+        } = match read {
+            Read::Unreadable(reason) => return Ok(Prepared::Quarantine(reason)),
+            Read::Parsed(assessed) => *assessed,
         };
-        let received = raw.internal_date.or_else(|| {
-            parsed
-                .date
-                .filter(|date| plausible(date.date_naive(), today))
-        });
-        let reply_to = self.replied_case(&parsed, threads)?;
-        let escalate = reply_to.is_some()
-            && parse::guarded(|| Ok(asks_to_escalate(&parsed, &self.policy))).unwrap_or(false);
-        let message = new_message(raw, &parsed, received, escalate);
-        if let Some(to) = reply_to {
+        if let Some(to) = self.replied_case(&parsed, threads)? {
             return Ok(Prepared::Reply {
                 to,
-                message: Box::new(message),
-                escalate,
+                message: Box::new(new_message(raw, parsed, received, asks_to_escalate)),
+                escalate: asks_to_escalate,
             });
         }
-        let submission = Submission {
-            text: truncate(&parsed.text, MAX_ASSESSED_TEXT).to_string(),
-            subject: parsed.subject.clone(),
-            channel: Some(Channel::Email),
-            received,
-            form: FormAnswers {
-                mailbox: Some(self.mailbox_hint(raw)),
-                ..FormAnswers::default()
-            },
-        };
-        let policy = &self.policy;
-        let assessment = match parse::guarded(|| Ok(assess(&submission, policy, today))) {
+        let assessment = match assessment {
             Ok(assessment) => assessment,
-            Err(ParseError::Panicked(why)) => {
-                return Ok(Prepared::Quarantine(format!(
-                    "the assessment panicked: {why}"
-                )));
-            }
-            Err(err) => return Ok(Prepared::Quarantine(format!("cannot be assessed: {err}"))),
+            Err(reason) => return Ok(Prepared::Quarantine(reason)),
         };
         let state = CaseState::new(assessment.kind, assessment.procedure);
         let recipient = parsed.reply_address().map(str::to_string);
@@ -334,7 +438,7 @@ impl Ingestor {
             assessment,
             state,
             channel: Channel::Email,
-            message,
+            message: new_message(raw, parsed, received, false),
             recipient,
             outbox_status,
         })))
@@ -478,21 +582,17 @@ fn source(raw: &RawMessage) -> MessageSource {
 
 fn new_message(
     raw: &RawMessage,
-    parsed: &ParsedMessage,
+    mut message: ParsedMessage,
     received: Option<DateTime<FixedOffset>>,
     escalate: bool,
 ) -> NewMessage {
-    let kept = parsed
-        .attachments
-        .iter()
-        .enumerate()
-        .filter_map(|(index, a)| a.content.clone().map(|c| (index, c)))
-        .collect();
     // The contents of kept attachments travel beside the record, not in it.
-    let mut message = parsed.clone();
-    for attachment in &mut message.attachments {
-        attachment.content = None;
-    }
+    let kept = message
+        .attachments
+        .iter_mut()
+        .enumerate()
+        .filter_map(|(index, a)| a.content.take().map(|c| (index, c)))
+        .collect();
     let record = MessageRecord {
         key: String::new(),
         case: String::new(),

@@ -15,6 +15,8 @@
 //! - [`console`]: the feedback team's web console and the web-form endpoint (axum).
 //! - [`import`]: an mbox file or a Maildir folder backfilled into cases, resumably.
 //! - [`metrics`]: Prometheus counters and gauges, `/healthz` and `/metrics`.
+//! - [`outbox`], [`smtp`], [`templates`]: the acknowledgements, sent over SMTP from the outbox;
+//!   [`digest`]: the daily digest per team mailbox, sent by the same sender.
 //!
 //! Feature flags: none.
 #![warn(missing_docs)]
@@ -23,12 +25,16 @@ pub mod casework;
 pub mod config;
 pub mod console;
 pub mod daemon;
+pub mod digest;
 pub mod export;
 pub mod imap;
 pub mod import;
 pub mod ingest;
 pub mod metrics;
+pub mod outbox;
 pub mod parse;
 pub mod protection;
 pub mod report;
+pub mod smtp;
 pub mod store;
+pub mod templates;

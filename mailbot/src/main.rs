@@ -296,6 +296,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                             mailbox.route_hint.as_deref().unwrap_or("none"),
                         );
                     }
+                    match &config.smtp {
+                        Some(smtp) => println!("  acknowledgements: {}", smtp.describe()),
+                        None => println!("  acknowledgements: not sent (no [smtp] section)"),
+                    }
                     if let Some(listen) = config.metrics.listen {
                         println!("  metrics: http://{listen}/metrics and /healthz");
                     }

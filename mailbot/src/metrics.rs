@@ -241,6 +241,11 @@ impl Metrics {
                 OutboxStatus::Pending => "pending",
                 OutboxStatus::Suppressed { .. } => "suppressed",
                 OutboxStatus::Sent { .. } => "sent",
+                OutboxStatus::Sending { .. } => "sending",
+                OutboxStatus::Failed {
+                    permanent: true, ..
+                } => "failed_permanent",
+                OutboxStatus::Failed { .. } => "failed_retrying",
             };
             *by_status.entry(status).or_default() += 1;
         }

@@ -357,7 +357,8 @@ fn automatic(
     from: Option<&Mailbox>,
     raw: &[u8],
 ) -> Option<String> {
-    let auto_submitted = raw_header(headers, raw, &HeaderName::Other("Auto-Submitted".into()))
+    // mail-parser names this header itself: `HeaderName::Other("Auto-Submitted")` never matches it.
+    let auto_submitted = raw_header(headers, raw, &HeaderName::AutoSubmitted)
         .trim()
         .to_ascii_lowercase();
     if !auto_submitted.is_empty() && auto_submitted != "no" {
@@ -385,6 +386,12 @@ fn automatic(
     if headers.iter().any(|h| h.name == HeaderName::ListId) {
         return Some("mailing list mail (List-Id)".into());
     }
+    if headers
+        .iter()
+        .any(|h| h.name == HeaderName::ListUnsubscribe)
+    {
+        return Some("mailing list or bulk mail (List-Unsubscribe)".into());
+    }
     for name in ["X-Autoreply", "X-Autorespond"] {
         if headers
             .iter()
@@ -402,16 +409,13 @@ fn automatic(
         .map(str::to_ascii_lowercase)
         .unwrap_or_default();
     let local = local.replace(['-', '_', '.'], "");
+    // `noreply-alerts`, `no_reply.team`, `donotreply42`: the no-reply prefixes with anything after.
     if matches!(
         local.as_str(),
-        "mailerdaemon"
-            | "postmaster"
-            | "noreply"
-            | "donotreply"
-            | "noreplies"
-            | "bounce"
-            | "bounces"
-    ) {
+        "mailerdaemon" | "postmaster" | "noreplies" | "bounce" | "bounces"
+    ) || local.starts_with("noreply")
+        || local.starts_with("donotreply")
+    {
         return Some(format!("a no-reply or system sender ({local})"));
     }
     None

@@ -4,7 +4,7 @@
 //!
 //! The interface is deliberately narrow and backend-neutral: whole records in and out, each write that
 //! must be atomic a single method (a case with its first message and its outbox entry; a message added
-//! to a case with the lifecycle event it carries; a whole ingestion batch, [`Store::write_batch`]), and
+//! to a case with the lifecycle event it carries; each item of an ingestion batch, [`Store::write_batch`]), and
 //! duplicate detection inside those same transactions, so two tasks racing on one message cannot make
 //! two cases. A database server would implement the same methods with one SQL transaction each.
 //!
@@ -34,6 +34,11 @@ pub const SCHEMA_VERSION: u32 = 1;
 
 const SCHEMA_KEY: &[u8] = b"schema_version";
 const QUARANTINE_COUNTER: &[u8] = b"counter/quarantine";
+
+/// The most batch items one store transaction commits. sled holds what a transaction replaces (old node
+/// versions, log buffers) until it commits, so memory grows with the transaction: batches are committed
+/// in slices of this many items (see docs/ingest-speed.md for the figures).
+pub const ITEMS_PER_TRANSACTION: usize = 64;
 
 /// Errors of opening a store that a caller may want to tell apart.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -279,6 +284,36 @@ pub enum OutboxStatus {
         at: DateTime<FixedOffset>,
         /// The acknowledgement's Message-ID.
         message_id: Option<String>,
+    },
+    /// Handed to the SMTP server, its answer not yet recorded: written (and flushed) before the SMTP
+    /// transaction, so a crash in between leaves this behind and the next start knows.
+    Sending {
+        /// When the attempt started.
+        since: DateTime<FixedOffset>,
+        /// The acknowledgement's Message-ID (kept for a re-send, so both copies thread alike).
+        message_id: String,
+        /// Attempts made before this one.
+        #[serde(default)]
+        attempts: u32,
+        /// This is the one re-send after a crash left the entry `sending`: a second crash does not
+        /// send again.
+        #[serde(default)]
+        after_crash: bool,
+    },
+    /// An attempt failed.
+    Failed {
+        /// When.
+        at: DateTime<FixedOffset>,
+        /// The SMTP server's answer or the error, for admins.
+        reason: String,
+        /// Never retried (a 5xx answer, a refused recipient); else retried at `next_attempt`.
+        permanent: bool,
+        /// Attempts made so far.
+        #[serde(default)]
+        attempts: u32,
+        /// When a temporary failure is retried.
+        #[serde(default)]
+        next_attempt: Option<DateTime<FixedOffset>>,
     },
 }
 
@@ -725,6 +760,11 @@ impl Tx<'_> {
     }
 }
 
+/// sled's page cache, by its own count (the on-disk size of the pages it holds; what they take in memory
+/// is larger). Ingestion reads little (the UID and Message-ID indexes, cases that replies join), and a
+/// larger cache made the daemon's memory grow with the backlog (see docs/ingest-speed.md).
+const CACHE_BYTES: u64 = 16 * 1024 * 1024;
+
 /// How long to wait for the store's file lock: sled's background flusher of a store just closed (in this
 /// process, or a mailbot that is still shutting down) holds it for up to about half a second.
 const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
@@ -736,7 +776,7 @@ fn open_waiting_for_lock(path: &Path) -> sled::Result<sled::Db> {
     loop {
         match sled::Config::new()
             .path(path)
-            .cache_capacity(64 * 1024 * 1024)
+            .cache_capacity(CACHE_BYTES)
             .open()
         {
             // sled reports a held lock as an I/O error whose text names it, whatever the inner kind.
@@ -861,9 +901,11 @@ impl Store {
         self.in_transaction(|tx| tx.add_message(reference, message, event, on))
     }
 
-    /// Writes a batch (new cases, replies, quarantine records, in order) in ONE transaction: all of it or
-    /// none of it. A reply may target a case made by an earlier item of the same batch. Not durable until
-    /// [`Store::flush`].
+    /// Writes a batch (new cases, replies, quarantine records), in order, in transactions of up to
+    /// [`ITEMS_PER_TRANSACTION`] items: each item is written whole or not at all, and an error leaves a
+    /// prefix of the batch written, which a retry of the batch finds as duplicates (nothing is marked
+    /// on the server before the batch returned Ok and was flushed). A reply may target a case made by an
+    /// earlier item of the same batch. Not durable until [`Store::flush`].
     pub fn write_batch(
         &self,
         items: &[BatchItem],
@@ -875,52 +917,66 @@ impl Store {
                 check_prefix(&new.prefix)?;
             }
         }
-        self.in_transaction(|tx| {
-            let mut results: Vec<BatchResult> = Vec::with_capacity(items.len());
-            for item in items {
-                let result = match item {
-                    BatchItem::Case(new) => BatchResult::Case(tx.create_case(new)?),
-                    BatchItem::Quarantine { record, raw } => {
-                        BatchResult::Quarantine(tx.put_quarantine(record, raw)?)
-                    }
-                    BatchItem::Reply {
-                        to,
-                        message,
-                        escalate,
-                    } => {
-                        let reference = match to {
-                            ReplyTarget::Case(reference) => reference.clone(),
-                            ReplyTarget::Item(index) => match results.get(*index) {
-                                Some(BatchResult::Case(stored))
-                                | Some(BatchResult::Reply(Added { stored, .. })) => {
-                                    match stored.locator() {
-                                        Locator::Message { case, .. } => case.clone(),
-                                        // Only when one UID came twice in a batch, once unreadable: the reply is
-                                        // not stored (nor its UID), so a reconcile pass fetches it again.
-                                        quarantined @ Locator::Quarantine { .. } => {
-                                            results.push(BatchResult::Reply(Added {
-                                                stored: Stored::Known(quarantined.clone()),
-                                                transition: None,
-                                            }));
-                                            continue;
+        let mut results: Vec<BatchResult> = Vec::with_capacity(items.len());
+        for chunk in items.chunks(ITEMS_PER_TRANSACTION) {
+            let done = results.as_slice();
+            let written = self.in_transaction(|tx| {
+                let mut written: Vec<BatchResult> = Vec::with_capacity(chunk.len());
+                for item in chunk {
+                    let result = match item {
+                        BatchItem::Case(new) => BatchResult::Case(tx.create_case(new)?),
+                        BatchItem::Quarantine { record, raw } => {
+                            BatchResult::Quarantine(tx.put_quarantine(record, raw)?)
+                        }
+                        BatchItem::Reply {
+                            to,
+                            message,
+                            escalate,
+                        } => {
+                            let earlier = |index: usize| {
+                                done.get(index).or_else(|| {
+                                    index
+                                        .checked_sub(done.len())
+                                        .and_then(|i| written.get(i))
+                                })
+                            };
+                            let reference = match to {
+                                ReplyTarget::Case(reference) => reference.clone(),
+                                ReplyTarget::Item(index) => match earlier(*index) {
+                                    Some(BatchResult::Case(stored))
+                                    | Some(BatchResult::Reply(Added { stored, .. })) => {
+                                        match stored.locator() {
+                                            Locator::Message { case, .. } => case.clone(),
+                                            // Only when one UID came twice in a batch, once unreadable: the reply is
+                                            // not stored (nor its UID), so a reconcile pass fetches it again.
+                                            quarantined @ Locator::Quarantine { .. } => {
+                                                let known = Stored::Known(quarantined.clone());
+                                                written.push(BatchResult::Reply(Added {
+                                                    stored: known,
+                                                    transition: None,
+                                                }));
+                                                continue;
+                                            }
                                         }
                                     }
-                                }
-                                _ => {
-                                    return abort(anyhow::anyhow!(
-                                        "batch item {index} is not an earlier case of this batch"
-                                    ));
-                                }
-                            },
-                        };
-                        let event = escalate.then_some((Event::Escalate, policy));
-                        BatchResult::Reply(tx.add_message(&reference, message, event, on)?)
-                    }
-                };
-                results.push(result);
-            }
-            Ok(results)
-        })
+                                    _ => {
+                                        return abort(anyhow::anyhow!(
+                                            "batch item {index} is not an earlier case of this batch"
+                                        ));
+                                    }
+                                },
+                            };
+                            let event = escalate.then_some((Event::Escalate, policy));
+                            BatchResult::Reply(tx.add_message(&reference, message, event, on)?)
+                        }
+                    };
+                    written.push(result);
+                }
+                Ok(written)
+            })?;
+            results.extend(written);
+        }
+        Ok(results)
     }
 
     /// Runs `f` in one transaction over every tree that cases, messages and quarantine live in.
@@ -1194,6 +1250,157 @@ fn create_private_dir(path: &Path) -> anyhow::Result<()> {
 fn create_private_dir(path: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(path)
         .with_context(|| format!("creating the store directory {}", path.display()))
+}
+
+// ---- acknowledgements ----
+
+/// The sled tree of acknowledgements handed to SMTP, per recipient: `<address, lower case>\0<reference>`
+/// -> RFC 3339 time of the first attempt. The sender's rate limit counts it.
+const ACK_LOG_TREE: &str = "ack_log";
+
+fn ack_log_key(recipient: &str, reference: &str) -> Vec<u8> {
+    let mut key = recipient.to_lowercase().into_bytes();
+    key.push(0);
+    key.extend_from_slice(reference.as_bytes());
+    key
+}
+
+impl Store {
+    /// A subscription to every write of the outbox (the sender wakes on new entries with it). Writers
+    /// block once 1,024 events are unread: the subscriber must be drained continuously.
+    pub fn watch_outbox(&self) -> sled::Subscriber {
+        self.outbox.watch_prefix(Vec::new())
+    }
+
+    /// Marks an entry as being sent (a [`OutboxStatus::Sending`]) and logs the acknowledgement against
+    /// its recipient for the rate limit, in one transaction. Not durable until [`Store::flush`].
+    pub fn begin_sending(
+        &self,
+        reference: &str,
+        recipient: &str,
+        status: &OutboxStatus,
+        at: DateTime<FixedOffset>,
+    ) -> anyhow::Result<()> {
+        let log = self
+            .db
+            .open_tree(ACK_LOG_TREE)
+            .context("opening the acknowledgement log")?;
+        let key = ack_log_key(recipient, reference);
+        (&self.outbox, &log)
+            .transaction(|(outbox, log)| {
+                let Some(bytes) = outbox.get(reference.as_bytes())? else {
+                    return abort(anyhow::anyhow!(
+                        "there is no outbox entry for case `{reference}`"
+                    ));
+                };
+                let mut entry: OutboxEntry = from_json(&bytes, "an outbox entry").or_else(abort)?;
+                entry.status = status.clone();
+                outbox.insert(reference.as_bytes(), to_json(&entry)?)?;
+                if log.get(&key)?.is_none() {
+                    log.insert(key.clone(), at.to_rfc3339().as_bytes())?;
+                }
+                Ok(())
+            })
+            .map_err(tx_error)
+    }
+
+    /// Sets an outbox entry's status and notes `note` in its case's history (by mailbot), in one
+    /// transaction: what admins must see on the case (a refusal for good, a suppression at send time).
+    /// Not durable until [`Store::flush`].
+    pub fn set_outbox_status_noted(
+        &self,
+        reference: &str,
+        status: &OutboxStatus,
+        note: &str,
+        at: DateTime<FixedOffset>,
+    ) -> anyhow::Result<()> {
+        (&self.outbox, &self.cases)
+            .transaction(|(outbox, cases)| {
+                let Some(bytes) = outbox.get(reference.as_bytes())? else {
+                    return abort(anyhow::anyhow!(
+                        "there is no outbox entry for case `{reference}`"
+                    ));
+                };
+                let mut entry: OutboxEntry = from_json(&bytes, "an outbox entry").or_else(abort)?;
+                entry.status = status.clone();
+                outbox.insert(reference.as_bytes(), to_json(&entry)?)?;
+                if let Some(bytes) = cases.get(reference.as_bytes())? {
+                    let mut case: CaseRecord = from_json(&bytes, "a case").or_else(abort)?;
+                    case.history.push(HistoryEntry {
+                        on: at.date_naive(),
+                        event: None,
+                        message: None,
+                        note: note.to_string(),
+                        at: Some(at),
+                        by: None,
+                    });
+                    cases.insert(reference.as_bytes(), to_json(&case)?)?;
+                }
+                Ok(())
+            })
+            .map_err(tx_error)
+    }
+
+    /// How many acknowledgements (other than `except`'s) went to `recipient` (any case) at or after
+    /// `since`.
+    pub fn acknowledgements_to(
+        &self,
+        recipient: &str,
+        since: DateTime<FixedOffset>,
+        except: &str,
+    ) -> anyhow::Result<usize> {
+        let log = self
+            .db
+            .open_tree(ACK_LOG_TREE)
+            .context("opening the acknowledgement log")?;
+        let prefix = ack_log_key(recipient, "");
+        let mut count = 0;
+        for item in log.scan_prefix(&prefix) {
+            let (key, value) = item.context("reading the acknowledgement log")?;
+            if key.get(prefix.len()..) == Some(except.as_bytes()) {
+                continue;
+            }
+            let at = std::str::from_utf8(&value)
+                .ok()
+                .and_then(|text| DateTime::parse_from_rfc3339(text).ok());
+            if at.is_some_and(|at| at >= since) {
+                count += 1;
+            }
+        }
+        Ok(count)
+    }
+}
+
+/// The sled tree of the day each mailbox's digest was last sent: mailbox name -> `YYYY-MM-DD`.
+const DIGEST_TREE: &str = "digests";
+
+impl Store {
+    /// The day `mailbox`'s digest was last sent.
+    pub fn last_digest(&self, mailbox: &str) -> anyhow::Result<Option<NaiveDate>> {
+        let tree = self
+            .db
+            .open_tree(DIGEST_TREE)
+            .context("opening the digest log")?;
+        let value = tree
+            .get(mailbox.as_bytes())
+            .context("reading the digest log")?;
+        Ok(value.and_then(|v| {
+            std::str::from_utf8(&v)
+                .ok()
+                .and_then(|text| text.parse::<NaiveDate>().ok())
+        }))
+    }
+
+    /// Records that `mailbox`'s digest for `day` was sent. Not durable until [`Store::flush`].
+    pub fn set_last_digest(&self, mailbox: &str, day: NaiveDate) -> anyhow::Result<()> {
+        let tree = self
+            .db
+            .open_tree(DIGEST_TREE)
+            .context("opening the digest log")?;
+        tree.insert(mailbox.as_bytes(), day.to_string().as_bytes())
+            .context("writing the digest log")?;
+        Ok(())
+    }
 }
 
 // ---- reporting and data protection ----

@@ -16,6 +16,8 @@
 //! - `protection`: purge, subject access, erasure, equalities kept apart, private store files;
 //! - `store`: schema versions, permissions, cursors, quarantine, outbox, references;
 //! - `ops`: `import` of mbox and Maildir (killed and resumed), backup and restore, metrics, deploy config.
+//! - `acknowledge`: the acknowledgement sender's never-loop matrix, header injection, crash recovery
+//!   and the at-risk list (no mail server; sending for real is in `imap/acknowledge.rs`).
 
 // Test helpers outside `#[test]` functions may unwrap and panic: a failure is the test failing.
 #![allow(
@@ -25,6 +27,8 @@
     clippy::indexing_slicing
 )]
 
+#[path = "mailbot/acknowledge.rs"]
+mod acknowledge;
 #[path = "mailbot/cli.rs"]
 mod cli;
 #[path = "mailbot/console.rs"]

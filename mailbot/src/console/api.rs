@@ -14,7 +14,7 @@ use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Local;
-use feedback_core::Channel;
+use feedback_core::{Channel, FormAnswers};
 use futures::StreamExt;
 use serde::Deserialize;
 use serde_json::json;
@@ -115,6 +115,19 @@ pub struct WebForm {
     /// The service area the form asked for.
     #[serde(default)]
     pub service_area: Option<String>,
+    /// The day the person became aware of the matter, if the form asked.
+    #[serde(default)]
+    pub aware_since: Option<chrono::NaiveDate>,
+    /// The person writes for someone else, if the form asked.
+    #[serde(default)]
+    pub on_behalf: Option<bool>,
+    /// Legal proceedings have started, if the form asked.
+    #[serde(default)]
+    pub legal_action_started: Option<bool>,
+    /// Equalities monitoring answers, if the form has them: stored apart from the case, never shown
+    /// with it (see `Store::put_equalities`).
+    #[serde(default)]
+    pub equalities: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// The request's Origin if it is on the allow-list.
@@ -306,14 +319,23 @@ fn create(console: &Console, form: WebForm) -> Response {
         subject: form.subject,
         name: form.name,
         email: form.email,
-        service_area: form.service_area,
+        answers: FormAnswers {
+            service_area: form.service_area,
+            aware_since: form.aware_since,
+            on_behalf: form.on_behalf,
+            legal_action_started: form.legal_action_started,
+            mailbox: None,
+        },
         received: Local::now().fixed_offset(),
     };
     let work = &console.casework;
-    match work
-        .record(&recorded, None)
-        .and_then(|reference| work.case(&reference))
-    {
+    match work.record(&recorded, None).and_then(|reference| {
+        if let Some(equalities) = form.equalities.filter(|answers| !answers.is_empty()) {
+            work.store()
+                .put_equalities(&reference, &serde_json::Value::Object(equalities))?;
+        }
+        work.case(&reference)
+    }) {
         Ok(case) => {
             let acknowledge_by = case
                 .assessment

@@ -199,6 +199,7 @@ pub fn router(console: Arc<Console>) -> Router {
         .route("/quarantine", get(pages::quarantine))
         .route("/quarantine/{id}/retry", post(pages::retry))
         .route("/record", get(pages::record_page).post(pages::record))
+        .route("/report", get(pages::report))
         .route("/static/console.css", get(pages::stylesheet))
         .route(
             "/api/cases",
@@ -222,7 +223,10 @@ async fn security_headers(mut response: Response) -> Response {
         (header::REFERRER_POLICY, "no-referrer"),
         (header::CACHE_CONTROL, "no-store"),
     ] {
-        headers.insert(name, HeaderValue::from_static(value));
+        // A page that sets its own policy (the monitoring report's inline styles) keeps it.
+        if !headers.contains_key(&name) {
+            headers.insert(name, HeaderValue::from_static(value));
+        }
     }
     response
 }

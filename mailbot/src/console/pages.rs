@@ -10,7 +10,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::{DateTime, FixedOffset, Local, NaiveDateTime, TimeZone};
-use feedback_core::{Channel, Directorate, Event, Exclusion, Kind, Outcome, Procedure};
+use feedback_core::{
+    Channel, Directorate, Event, Exclusion, FormAnswers, Kind, Outcome, Procedure,
+};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 
@@ -549,7 +551,10 @@ fn recorded(form: &RecordForm) -> Result<Recorded, String> {
         subject: non_empty(&form.subject),
         name: non_empty(&form.name),
         email: non_empty(&form.email),
-        service_area: non_empty(&form.service_area),
+        answers: FormAnswers {
+            service_area: non_empty(&form.service_area),
+            ..FormAnswers::default()
+        },
         received,
     })
 }
@@ -579,4 +584,73 @@ pub async fn stylesheet() -> Response {
         include_str!("templates/console.css"),
     )
         .into_response()
+}
+
+/// The monitoring report's period and format (`/report?from=2026-04-01&to=2027-03-31&format=csv`).
+#[derive(Debug, Deserialize)]
+pub struct ReportQuery {
+    from: Option<chrono::NaiveDate>,
+    to: Option<chrono::NaiveDate>,
+    format: Option<String>,
+}
+
+/// GET /report: the policy's monitoring report for a period (default: this year so far) as a page a
+/// committee can read, or as CSV or JSON.
+pub async fn report(
+    State(console): State<Arc<Console>>,
+    staff: Staff,
+    Query(query): Query<ReportQuery>,
+) -> Response {
+    let today = Local::now().date_naive();
+    let to = query.to.unwrap_or(today);
+    let from = query
+        .from
+        .or_else(|| chrono::NaiveDate::from_yo_opt(chrono::Datelike::year(&to), 1))
+        .unwrap_or(to);
+    if to < from {
+        let why = format!("the period ends ({to}) before it starts ({from})");
+        return failure(
+            &console,
+            &staff,
+            &CaseworkError::Refused(why).into(),
+            "/report",
+        );
+    }
+    let store = console.casework.store();
+    let built = match (store.cases(), store.outbox()) {
+        (Ok(cases), Ok(outbox)) => {
+            crate::report::build(&cases, &outbox, console.casework.policy(), from, to, today)
+        }
+        (Err(err), _) | (_, Err(err)) => return failure(&console, &staff, &err, "/"),
+    };
+    let rendered = match query.format.as_deref().unwrap_or("html") {
+        "csv" => crate::report::to_csv(&built).map(|csv| ("text/csv; charset=utf-8", csv)),
+        "json" => serde_json::to_string_pretty(&built)
+            .map(|json| ("application/json", json))
+            .map_err(anyhow::Error::from),
+        "html" => crate::report::render_html(&built).map(|html| ("text/html; charset=utf-8", html)),
+        other => {
+            let why = format!("`{other}` is not a report format: html, csv or json");
+            return failure(
+                &console,
+                &staff,
+                &CaseworkError::Refused(why).into(),
+                "/report",
+            );
+        }
+    };
+    match rendered {
+        Ok((content_type, body)) => (
+            [
+                (header::CONTENT_TYPE, content_type),
+                (
+                    header::CONTENT_SECURITY_POLICY,
+                    "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",
+                ),
+            ],
+            body,
+        )
+            .into_response(),
+        Err(err) => failure(&console, &staff, &err, "/"),
+    }
 }

@@ -190,10 +190,16 @@ impl Workspace {
     }
 }
 
-/// A plain-loopback `[[mailbox]]` body for `user` (`county.hall` → `county.hall@kent.example`).
+/// A plain-loopback `[[mailbox]]` body for `user` (`county.hall` → `county.hall@kent.example`; a full
+/// address as it is).
 pub fn plain_mailbox(server: &MailServer, name: &str, user: &str, extra: &str) -> String {
+    let user = if user.contains('@') {
+        user.to_string()
+    } else {
+        format!("{user}@kent.example")
+    };
     format!(
-        "name = \"{name}\"\nhost = \"127.0.0.1\"\nport = {}\ntls = \"plain-loopback\"\nuser = \"{user}@kent.example\"\n{extra}",
+        "name = \"{name}\"\nhost = \"127.0.0.1\"\nport = {}\ntls = \"plain-loopback\"\nuser = \"{user}\"\n{extra}",
         server.port("IMAP")
     )
 }

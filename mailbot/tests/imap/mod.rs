@@ -15,6 +15,8 @@
 //! - `check-config` lists every problem and `run` refuses a bad config.
 
 mod harness;
+// Acknowledgements sent through Postfix into the resident's INBOX (and the latency benchmark).
+mod acknowledge;
 // `/healthz` and `/metrics` of a running `mailbot run`.
 mod ops;
 

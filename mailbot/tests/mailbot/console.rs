@@ -216,6 +216,7 @@ fn without_a_session_pages_send_to_sign_in_and_the_api_answers_401() {
         "/deadlines",
         "/quarantine",
         "/record",
+        "/report",
     ] {
         let reply = desk.get(path, None);
         assert_eq!(reply.status, 303, "{path}");
@@ -777,6 +778,41 @@ fn a_web_form_from_an_allowed_origin_becomes_a_case() {
 }
 
 #[test]
+fn a_web_forms_answers_are_assessed_and_its_equalities_data_kept_apart() {
+    let desk = Running::new();
+    let reply = desk.post_json(
+        Some(ORIGIN),
+        "application/json",
+        r#"{"text": "The council has not dealt with my mother's care assessment and I am unhappy about it.", "email": "pat@example.org", "service_area": "adult_social_care", "aware_since": "2020-01-06", "on_behalf": true, "legal_action_started": true, "equalities": {"age": "65-74", "ethnicity": "prefer not to say"}}"#,
+    );
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let reference = reply.json()["reference"].as_str().unwrap().to_string();
+    let case = desk.casework.case(&reference).unwrap();
+    let exclusions = serde_json::to_string(&case.assessment.exclusions).unwrap();
+    assert!(exclusions.contains("over_twelve_months"), "{exclusions}");
+    assert!(
+        exclusions.contains("legal_proceedings_started"),
+        "{exclusions}"
+    );
+    let cautions = serde_json::to_string(&case.assessment.cautions).unwrap();
+    assert!(cautions.contains("on_behalf_of_someone"), "{cautions}");
+    let kept = desk
+        .casework
+        .store()
+        .equalities(&reference)
+        .unwrap()
+        .unwrap();
+    assert_eq!(kept["age"], "65-74");
+    let (cookie, _) = desk.staff();
+    let shown = desk.get(&format!("/api/cases/{reference}"), Some(&cookie));
+    assert_eq!(shown.status, 200);
+    assert!(
+        !shown.body.contains("65-74"),
+        "equalities data stays out of the case"
+    );
+}
+
+#[test]
 fn the_web_form_endpoint_refuses_other_origins_and_answers_preflight_for_allowed_ones_only() {
     let desk = Running::new();
     let body = r#"{"text": "hello"}"#;
@@ -881,7 +917,7 @@ fn the_deadlines_view_sorts_clocks_into_overdue_today_this_week_and_acknowledgem
                     subject: Some("Pothole".into()),
                     name: None,
                     email: email.map(str::to_string),
-                    service_area: None,
+                    answers: Default::default(),
                     received: received(when),
                 },
                 Some("alice"),
@@ -930,4 +966,31 @@ fn the_deadlines_view_sorts_clocks_into_overdue_today_this_week_and_acknowledgem
     let page = desk.get("/deadlines", Some(&cookie));
     assert_eq!(page.status, 200);
     assert!(page.body.contains("Acknowledgements at risk"));
+}
+
+#[test]
+fn the_monitoring_report_is_served_as_a_page_csv_and_json() {
+    let desk = Running::new();
+    desk.ingest(
+        1,
+        "Pothole again",
+        "I reported the pothole in March and it is still not fixed",
+    );
+    let (cookie, _) = desk.staff();
+    let year = chrono::Datelike::year(&chrono::Local::now().date_naive());
+    let period = format!("from={year}-01-01&to={year}-12-31");
+    let page = desk.get(&format!("/report?{period}"), Some(&cookie));
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("<svg"), "the page has its charts");
+    let policy = page.header("content-security-policy").unwrap();
+    assert!(policy.starts_with("default-src 'none'") && !policy.contains("script"));
+    let csv = desk.get(&format!("/report?{period}&format=csv"), Some(&cookie));
+    assert_eq!(csv.header("content-type"), Some("text/csv; charset=utf-8"));
+    let json = desk.get(&format!("/report?{period}&format=json"), Some(&cookie));
+    assert_eq!(json.json()["from"], format!("{year}-01-01"));
+    let refused = desk.get(
+        &format!("/report?from={year}-12-31&to={year}-01-01"),
+        Some(&cookie),
+    );
+    assert_eq!(refused.status, 409);
 }

@@ -418,3 +418,51 @@ fn a_thread_of_three_in_one_batch_makes_one_case_and_can_escalate_an_existing_on
         3
     );
 }
+
+#[test]
+fn a_reply_joins_a_case_made_in_an_earlier_store_transaction_of_its_batch() {
+    // The store commits a batch in slices of ITEMS_PER_TRANSACTION items: a reply after the first slice
+    // still joins the case the batch's first message made, and a reply to a reply in the same slice too.
+    let desk = Desk::new();
+    let count = mailbot::store::ITEMS_PER_TRANSACTION as u32 + 5;
+    let mut batch: Vec<_> = (1..=count)
+        .map(|uid| {
+            let subject = format!("Broken pavement {uid}");
+            let id = format!("case-{uid}@example.org");
+            raw(
+                "INBOX",
+                uid,
+                email("ann@example.org", &subject, &id, &[], COMPLAINT),
+            )
+        })
+        .collect();
+    batch.push(raw(
+        "INBOX",
+        count + 1,
+        email(
+            "ann@example.org",
+            "Re: Broken pavement 1",
+            "late-reply@example.org",
+            &["In-Reply-To: <case-1@example.org>"],
+            "I forgot the photo.",
+        ),
+    ));
+    batch.push(raw(
+        "INBOX",
+        count + 2,
+        email(
+            "ann@example.org",
+            "Re: Broken pavement 1",
+            "later-reply@example.org",
+            &["In-Reply-To: <late-reply@example.org>"],
+            "And another one.",
+        ),
+    ));
+    let outcomes = desk.ingest(batch);
+    let first = new_case(&outcomes[0]);
+    let n = count as usize;
+    assert_eq!(outcomes[n], Outcome::AddedToCase(first.clone()));
+    assert_eq!(outcomes[n + 1], Outcome::AddedToCase(first.clone()));
+    assert_eq!(desk.store().case_count(), n);
+    assert_eq!(desk.store().case_messages(&first).unwrap().len(), 3);
+}
