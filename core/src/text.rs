@@ -42,7 +42,9 @@ pub fn prepare(subject: Option<&str>, body: &str) -> Prepared {
             }
             continue;
         }
-        if is_history_header(trimmed) {
+        // The checks below read a line's start (and a sign-off is a short line), so only that is folded.
+        let start = lower_start(trimmed);
+        if is_history_header(trimmed, &start) {
             quotes_history = true;
             if own_words >= FEW_WORDS && !forwarding {
                 break;
@@ -50,7 +52,7 @@ pub fn prepare(subject: Option<&str>, body: &str) -> Prepared {
             in_header = true;
             continue;
         }
-        if is_signature_start(trimmed, own_words) {
+        if is_signature_start(trimmed, &start, own_words) {
             break;
         }
         own_words += trimmed.split_whitespace().count();
@@ -163,15 +165,31 @@ fn strip_reply_prefixes(subject: &str) -> &str {
     }
 }
 
-/// The line that starts a quoted earlier message in common mail clients.
-fn is_history_header(line: &str) -> bool {
-    let lower = line.to_lowercase();
-    (lower.starts_with("on ") && lower.ends_with("wrote:"))
-        || lower.starts_with("-----original message")
-        || lower.starts_with("----- original message")
-        || lower.starts_with("-------- original message")
-        || lower.starts_with("---------- forwarded message")
-        || (lower.starts_with("from:") && lower.contains('@'))
+/// How many characters of a line [`lower_start`] folds: more than the longest start looked for.
+const START_CHARS: usize = 40;
+
+/// The first [`START_CHARS`] characters of a line in lower case.
+fn lower_start(line: &str) -> String {
+    line.chars()
+        .take(START_CHARS)
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// The line (with `start`, its [`lower_start`]) that starts a quoted earlier message in common mail
+/// clients.
+fn is_history_header(line: &str, start: &str) -> bool {
+    let ends_wrote = line
+        .len()
+        .checked_sub("wrote:".len())
+        .and_then(|at| line.get(at..))
+        .is_some_and(|end| end.eq_ignore_ascii_case("wrote:"));
+    (start.starts_with("on ") && ends_wrote)
+        || start.starts_with("-----original message")
+        || start.starts_with("----- original message")
+        || start.starts_with("-------- original message")
+        || start.starts_with("---------- forwarded message")
+        || (start.starts_with("from:") && line.contains('@'))
 }
 
 /// Fewer of the writer's own words than this before a quoted header: the quote is what the message is
@@ -182,7 +200,7 @@ const FEW_WORDS: usize = 5;
 /// own: a bare `--`, a short "Sent from my ..." line (not a sentence that starts so), a sign-off alone on
 /// its line ("Kind regards", "Many thanks") once the message has said something, or a confidentiality
 /// disclaimer (whose words, "complaints about this email ...", are not the writer's).
-fn is_signature_start(line: &str, own_words: usize) -> bool {
+fn is_signature_start(line: &str, start: &str, own_words: usize) -> bool {
     const SIGN_OFFS: [&str; 16] = [
         "thanks",
         "thank you",
@@ -211,14 +229,17 @@ fn is_signature_start(line: &str, own_words: usize) -> bool {
         "disclaimer:",
         "if you have received this",
     ];
-    let lower = line.to_lowercase();
-    let bare = lower.trim_end_matches(|c: char| c.is_ascii_punctuation() || c.is_whitespace());
-    let footer = line.len() <= 60 && lower.starts_with("sent from my");
+    // A sign-off line is short, so all of it is in `start` when it is one.
+    let short = line.chars().count() <= START_CHARS;
+    let bare = start.trim_end_matches(|c: char| c.is_ascii_punctuation() || c.is_whitespace());
+    let footer = line.len() <= 60 && start.starts_with("sent from my");
     own_words > 0
         && (line == "--"
             || footer
-            || (own_words >= FEW_WORDS * 2 && SIGN_OFFS.contains(&bare))
-            || DISCLAIMERS.iter().any(|start| lower.starts_with(start)))
+            || (short && own_words >= FEW_WORDS * 2 && SIGN_OFFS.contains(&bare))
+            || DISCLAIMERS
+                .iter()
+                .any(|disclaimer| start.starts_with(disclaimer)))
 }
 
 /// A field line of a quoted message's header block.

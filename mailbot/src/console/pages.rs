@@ -226,11 +226,12 @@ pub async fn case(
     Query(done): Query<Done>,
 ) -> Response {
     let work = &console.casework;
-    let loaded = work
-        .case(&reference)
-        .and_then(|case| Ok((work.messages(&reference)?, case)));
+    let loaded = work.case(&reference).and_then(|case| {
+        let acknowledgement = work.store().outbox_entry(&reference)?;
+        Ok((work.messages(&reference)?, acknowledgement, case))
+    });
     match loaded {
-        Ok((messages, case)) => {
+        Ok((messages, acknowledgement, case)) => {
             let policy = work.policy();
             let stage = case.state.stage_id(policy).to_string();
             let outside_body = case
@@ -246,7 +247,7 @@ pub async fn case(
                 StatusCode::OK,
                 "case.html",
                 context! {
-                    staff, case, messages, clocks, stage, outside_body,
+                    staff, case, messages, acknowledgement, clocks, stage, outside_body,
                     choices => choices(), message => done_message(&done)
                 },
             )

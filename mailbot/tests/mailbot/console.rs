@@ -994,3 +994,38 @@ fn the_monitoring_report_is_served_as_a_page_csv_and_json() {
     );
     assert_eq!(refused.status, 409);
 }
+
+#[test]
+fn the_case_page_says_whether_the_acknowledgement_went_and_why_not() {
+    let desk = Running::new();
+    let reference = desk.ingest(
+        1,
+        "Pothole",
+        "I reported the pothole twice and nothing was done",
+    );
+    let (cookie, _) = desk.staff();
+    let page = desk.get(&format!("/cases/{reference}"), Some(&cookie));
+    assert!(
+        page.body.contains("Waiting to be sent to"),
+        "a new case's acknowledgement is pending"
+    );
+    desk.casework
+        .store()
+        .set_outbox_status(
+            &reference,
+            OutboxStatus::Failed {
+                at: DateTime::parse_from_rfc3339("2026-11-25T10:00:00Z").unwrap(),
+                reason: "550 5.1.1 <x@y>: Recipient address rejected".into(),
+                permanent: true,
+                attempts: 1,
+                next_attempt: None,
+            },
+        )
+        .unwrap();
+    let page = desk.get(&format!("/cases/{reference}"), Some(&cookie));
+    assert!(page.body.contains("Not sent: refused."), "{}", page.body);
+    assert!(
+        page.body
+            .contains("550 5.1.1 &lt;x@y&gt;: Recipient address rejected")
+    );
+}
