@@ -642,12 +642,12 @@ impl Casework {
     pub fn due(&self, today: NaiveDate) -> anyhow::Result<DueView> {
         let mut view = DueView::default();
         let sunday = today + Duration::days(i64::from(6 - today.weekday().num_days_from_monday()));
-        let outbox: std::collections::BTreeMap<String, OutboxStatus> = self
-            .store()
-            .outbox()?
-            .into_iter()
-            .map(|e| (e.reference, e.status))
-            .collect();
+        // The sender's own rule decides which acknowledgements are at risk (one rule, one list).
+        let at_risk: std::collections::BTreeSet<String> =
+            crate::outbox::at_risk(self.store(), self.policy(), today)?
+                .into_iter()
+                .map(|risk| risk.reference)
+                .collect();
         for case in self.store().cases()? {
             if !case.state.is_open() {
                 continue;
@@ -660,18 +660,7 @@ impl Casework {
                     clock,
                 };
                 let acknowledgement = matches!(clock.milestone.as_str(), "acknowledge" | "contact");
-                if acknowledgement
-                    && !clock.met
-                    && clock.working_days_left <= 1
-                    && matches!(
-                        outbox.get(&case.reference),
-                        Some(
-                            OutboxStatus::Pending
-                                | OutboxStatus::Sending { .. }
-                                | OutboxStatus::Failed { .. }
-                        )
-                    )
-                {
+                if acknowledgement && !clock.met && at_risk.contains(&case.reference) {
                     view.acknowledgements_at_risk.push(entry(clock.clone()));
                 }
                 if clock.repeats {

@@ -1153,14 +1153,7 @@ impl Store {
     pub fn set_outbox_status(&self, reference: &str, status: OutboxStatus) -> anyhow::Result<()> {
         self.outbox
             .transaction(|outbox| {
-                let Some(bytes) = outbox.get(reference.as_bytes())? else {
-                    return abort(anyhow::anyhow!(
-                        "there is no outbox entry for case `{reference}`"
-                    ));
-                };
-                let mut entry: OutboxEntry = from_json(&bytes, "an outbox entry").or_else(abort)?;
-                entry.status = status.clone();
-                outbox.insert(reference.as_bytes(), to_json(&entry)?)?;
+                replace_outbox_status(outbox, reference, &status)?;
                 Ok(())
             })
             .map_err(tx_error)
@@ -1288,14 +1281,7 @@ impl Store {
         let key = ack_log_key(recipient, reference);
         (&self.outbox, &log)
             .transaction(|(outbox, log)| {
-                let Some(bytes) = outbox.get(reference.as_bytes())? else {
-                    return abort(anyhow::anyhow!(
-                        "there is no outbox entry for case `{reference}`"
-                    ));
-                };
-                let mut entry: OutboxEntry = from_json(&bytes, "an outbox entry").or_else(abort)?;
-                entry.status = status.clone();
-                outbox.insert(reference.as_bytes(), to_json(&entry)?)?;
+                replace_outbox_status(outbox, reference, status)?;
                 if log.get(&key)?.is_none() {
                     log.insert(key.clone(), at.to_rfc3339().as_bytes())?;
                 }
@@ -1316,14 +1302,7 @@ impl Store {
     ) -> anyhow::Result<()> {
         (&self.outbox, &self.cases)
             .transaction(|(outbox, cases)| {
-                let Some(bytes) = outbox.get(reference.as_bytes())? else {
-                    return abort(anyhow::anyhow!(
-                        "there is no outbox entry for case `{reference}`"
-                    ));
-                };
-                let mut entry: OutboxEntry = from_json(&bytes, "an outbox entry").or_else(abort)?;
-                entry.status = status.clone();
-                outbox.insert(reference.as_bytes(), to_json(&entry)?)?;
+                replace_outbox_status(outbox, reference, status)?;
                 if let Some(bytes) = cases.get(reference.as_bytes())? {
                     let mut case: CaseRecord = from_json(&bytes, "a case").or_else(abort)?;
                     case.history.push(HistoryEntry {
@@ -2017,4 +1996,21 @@ impl Store {
             })
             .map_err(tx_error)
     }
+}
+
+/// Inside a transaction: sets the status of a case's outbox entry (an error if it has none).
+fn replace_outbox_status(
+    outbox: &TransactionalTree,
+    reference: &str,
+    status: &OutboxStatus,
+) -> TxResult<()> {
+    let Some(bytes) = outbox.get(reference.as_bytes())? else {
+        return abort(anyhow::anyhow!(
+            "there is no outbox entry for case `{reference}`"
+        ));
+    };
+    let mut entry: OutboxEntry = from_json(&bytes, "an outbox entry").or_else(abort)?;
+    entry.status = status.clone();
+    outbox.insert(reference.as_bytes(), to_json(&entry)?)?;
+    Ok(())
 }
